@@ -34,7 +34,10 @@ export interface SourceConfig {
   /** Read files found at start from their beginning instead of their end. */
   fromBeginning: boolean;
   fields: FieldMapping;
-  /** Values used when a line lacks model, version or scene. */
+  /**
+   * Values used when a line lacks model, version, scene or outcome. An empty
+   * model default makes the model field required.
+   */
   defaults: { model: string; version: string; scene: string; outcome: string };
 }
 
@@ -97,7 +100,7 @@ export function defaultSource(paths: string[] = []): SourceConfig {
     format: 'jsonl',
     fromBeginning: false,
     fields: { ...DEFAULT_FIELDS },
-    defaults: { model: 'unknown', version: 'unknown', scene: 'default', outcome: 'ok' },
+    defaults: { model: '', version: 'unknown', scene: 'default', outcome: 'ok' },
   };
 }
 

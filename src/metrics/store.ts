@@ -111,16 +111,29 @@ export class MetricStore {
   private readonly byName = new Map<string, AnyFamily>();
   private readonly collectHooks: Array<() => void> = [];
 
+  /** The counter family for a definition, created on first use. */
   counter(def: MetricDefinition): CounterFamily {
-    return this.add(new CounterFamily(def));
+    return this.existing(def, CounterFamily) ?? this.add(new CounterFamily(def));
   }
 
   gauge(def: MetricDefinition): GaugeFamily {
-    return this.add(new GaugeFamily(def));
+    return this.existing(def, GaugeFamily) ?? this.add(new GaugeFamily(def));
   }
 
   histogram(def: MetricDefinition, bounds: readonly number[]): HistogramFamily {
-    return this.add(new HistogramFamily(def, bounds));
+    return this.existing(def, HistogramFamily) ?? this.add(new HistogramFamily(def, bounds));
+  }
+
+  private existing<F extends AnyFamily>(
+    def: MetricDefinition,
+    kind: abstract new (...args: never[]) => F,
+  ): F | undefined {
+    const found = this.byName.get(def.name);
+    if (found === undefined) return undefined;
+    if (!(found instanceof kind) || found.def !== def) {
+      throw new Error(`metric ${def.name} registered twice with different definitions`);
+    }
+    return found;
   }
 
   /** Runs before every render, to refresh gauges computed on demand. */

@@ -1,0 +1,172 @@
+/**
+ * Wires one running exporter: sources feed parsers, parsers feed the
+ * recorder, a timer saves positions together with the counters they
+ * produced, and the HTTP app serves the result.
+ */
+import type { Server } from 'node:http';
+import type { Config, SourceConfig } from './config/schema.js';
+import { JsonLineParser } from './formats/jsonl.js';
+import type { LineResult } from './formats/events.js';
+import { startHostCollector } from './host/collector.js';
+import { errText, type Logger } from './log.js';
+import * as defs from './metrics/definitions.js';
+import { Recorder } from './metrics/recorder.js';
+import { MetricStore, type StoreSnapshot } from './metrics/store.js';
+import { createApp } from './server/app.js';
+import { listen, type ListenAddress } from './server/listen.js';
+import { PositionsFile, type FilePosition } from './sources/positions.js';
+import { Tailer, type TailedLine } from './sources/tail.js';
+import { VERSION } from './version.js';
+
+export interface ExporterOptions {
+  config: Config;
+  listen: ListenAddress;
+  telemetryPath: string;
+  log: Logger;
+}
+
+/** How many bad lines are logged with file and line before only counting. */
+const LOGGED_BAD_LINES = 10;
+
+export interface RunningExporter {
+  store: MetricStore;
+  recorder: Recorder;
+  server: Server;
+  /** The bound port, useful when listening on port 0. */
+  port: number;
+  /** Reads every source to its current end and processes the lines. */
+  drain(): Promise<void>;
+  /** Saves positions now. */
+  sync(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Positions file content beyond offsets: the counters they account for. */
+interface PositionsExtra {
+  counters: StoreSnapshot;
+}
+
+export async function startExporter(options: ExporterOptions): Promise<RunningExporter> {
+  const { config, log } = options;
+  const store = new MetricStore();
+  registerBuildInfo(store);
+  const recorder = new Recorder(store, {
+    k: config.attribution.k,
+    windowSeconds: config.window.seconds,
+    attributionWindowSeconds: config.attribution.windowSeconds,
+    maxPendingLists: config.attribution.maxPendingLists,
+  });
+  const errors = store.counter(defs.ingest.errors);
+
+  const positions = config.positions.file
+    ? new PositionsFile(config.positions.file, log.child('positions'))
+    : undefined;
+  const saved = await positions?.load();
+  const extra = saved?.extra as PositionsExtra | undefined;
+  if (extra?.counters) store.restore(extra.counters);
+
+  let badLines = 0;
+  const onBadLine = (line: TailedLine, result: LineResult & { ok: false }) => {
+    if (result.skipped || ++badLines > LOGGED_BAD_LINES) return;
+    log.warn('malformed line', {
+      component: 'parse',
+      file: line.file,
+      line: line.line,
+      reason: result.reason,
+      field: result.field,
+      note: badLines === LOGGED_BAD_LINES ? 'further malformed lines are counted, not logged' : undefined,
+    });
+  };
+
+  const tailers = config.sources.map((source) =>
+    startSource(source, config, store, recorder, log, onBadLine, saved?.files ?? []),
+  );
+  await Promise.all(tailers.map((t) => t.start()));
+  const host = config.host.enabled ? startHostCollector(store, config.host, log.child('host')) : undefined;
+
+  const save = async () => {
+    if (!positions) return;
+    const files: FilePosition[] = tailers.flatMap((t) => t.positions());
+    const counters = store.snapshot();
+    try {
+      await positions.save({ version: 1, files, extra: { counters } satisfies PositionsExtra });
+    } catch (err) {
+      errors.labels('positions_write').inc();
+      log.error('cannot save positions', { component: 'positions', file: config.positions.file, err: errText(err) });
+    }
+  };
+  let saving: Promise<void> = Promise.resolve();
+  const sync = () => (saving = saving.then(save));
+  const timer = setInterval(() => void sync(), config.positions.syncIntervalSeconds * 1000);
+  timer.unref();
+
+  const app = createApp({
+    store,
+    telemetryPath: options.telemetryPath,
+    version: VERSION,
+    log: log.child('web'),
+    isReady: () => true,
+  });
+  const server = await listen(app, options.listen);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  log.info('listening', { component: 'web', address: `${options.listen.host || '[::]'}:${port}`, telemetry_path: options.telemetryPath });
+
+  return {
+    store,
+    recorder,
+    server,
+    port,
+    drain: async () => {
+      await Promise.all(tailers.map((t) => t.drain()));
+    },
+    sync,
+    stop: async () => {
+      clearInterval(timer);
+      host?.stop();
+      await Promise.all(tailers.map((t) => t.stop()));
+      await sync();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+    },
+  };
+}
+
+function startSource(
+  source: SourceConfig,
+  config: Config,
+  store: MetricStore,
+  recorder: Recorder,
+  log: Logger,
+  onBadLine: (line: TailedLine, result: LineResult & { ok: false }) => void,
+  initialPositions: FilePosition[],
+): Tailer {
+  const parser = new JsonLineParser(source);
+  log.info('tailing', { component: 'tail', paths: source.paths.join(','), type: source.type, from_beginning: source.fromBeginning });
+  return new Tailer(
+    {
+      paths: source.paths,
+      fromBeginning: source.fromBeginning,
+      pollIntervalMillis: config.tail.pollIntervalMillis,
+      maxLineBytes: config.tail.maxLineBytes,
+      log: log.child('tail'),
+      store,
+      initialPositions,
+    },
+    (batch) => {
+      const now = Date.now();
+      for (const line of batch) {
+        const result: LineResult = line.tooLong
+          ? { ok: false, skipped: false, reason: 'too_long' }
+          : parser.parse(line.text, now);
+        recorder.line(result);
+        if (!result.ok) onBadLine(line, result);
+      }
+    },
+  );
+}
+
+function registerBuildInfo(store: MetricStore): void {
+  store.gauge(defs.exporter.buildInfo).labels(VERSION, process.versions.node).set(1);
+  store.gauge(defs.exporter.startTime).labels().set(Math.floor(Date.now() / 1000));
+}

@@ -1,0 +1,91 @@
+/**
+ * The HTTP app: metrics in both exposition formats, a landing page, and
+ * the health and readiness endpoints that Prometheus tools expect.
+ */
+import express, { type Express, type Request, type Response } from 'express';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from '../log.js';
+import { errText } from '../log.js';
+import type { ExpositionFormat, MetricStore } from '../metrics/store.js';
+
+export interface AppOptions {
+  store: MetricStore;
+  telemetryPath: string;
+  version: string;
+  log: Logger;
+  /** True once sources are open and positions are loaded. */
+  isReady: () => boolean;
+}
+
+const OPENMETRICS_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+const PROMETHEUS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/**
+ * OpenMetrics only when the client asks for it by name, as Prometheus does
+ * with its Accept header; everything else gets the classic text format.
+ */
+export function negotiate(accept: string | undefined): ExpositionFormat {
+  return accept && /application\/openmetrics-text/i.test(accept) ? 'openmetrics' : 'prometheus';
+}
+
+/** Process and Node.js runtime metrics, one registry per format. */
+function runtimeRegistries(): Record<ExpositionFormat, Registry> {
+  const prometheus = new Registry();
+  const openmetrics = new Registry();
+  openmetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
+  collectDefaultMetrics({ register: prometheus });
+  collectDefaultMetrics({ register: openmetrics });
+  return { prometheus, openmetrics };
+}
+
+export function createApp(options: AppOptions): Express {
+  const { store, telemetryPath, log } = options;
+  const runtime = runtimeRegistries();
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get(telemetryPath, async (req: Request, res: Response) => {
+    const format = negotiate(req.get('accept'));
+    try {
+      store.collect((err) => log.error('metric collection failed', { err: errText(err) }));
+      const own = store.render(format).replace(/# EOF\n$/, '');
+      const rt = (await runtime[format].metrics()).replace(/# EOF\n$/, '');
+      const body = format === 'openmetrics' ? `${own}${rt}# EOF\n` : `${own}\n${rt}`;
+      res.type(format === 'openmetrics' ? OPENMETRICS_TYPE : PROMETHEUS_TYPE).send(body);
+    } catch (err) {
+      log.error('scrape failed', { err: errText(err) });
+      res.status(500).type('text/plain').send('scrape failed\n');
+    }
+  });
+
+  app.get('/-/healthy', (_req, res) => {
+    res.type('text/plain').send('Healthy.\n');
+  });
+
+  app.get('/-/ready', (_req, res) => {
+    const ready = options.isReady();
+    res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'Ready.\n' : 'Not ready.\n');
+  });
+
+  app.get('/', (_req, res) => {
+    res.type('html').send(landingPage(telemetryPath, options.version));
+  });
+
+  return app;
+}
+
+function landingPage(telemetryPath: string, version: string): string {
+  const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>inference-exporter</title></head>
+<body>
+<h1>inference-exporter</h1>
+<p>Prometheus exporter for model servers, version ${esc(version)}.</p>
+<ul>
+<li><a href="${esc(telemetryPath)}">Metrics</a></li>
+<li><a href="/-/healthy">Health</a></li>
+<li><a href="/-/ready">Readiness</a></li>
+</ul>
+</body></html>
+`;
+}

@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, parseConfig } from '../../src/config/load.js';
+import { defaultConfig } from '../../src/config/schema.js';
+
+describe('parseConfig', () => {
+  it('applies values over the defaults', () => {
+    const config = parseConfig(`
+sources:
+  - paths: [/var/log/model/*.jsonl]
+    from_beginning: true
+    fields:
+      time: ts
+      time_unit: ms
+attribution:
+  window_seconds: 600
+  k: [3, 20]
+host:
+  enabled: false
+`);
+    const expected = defaultConfig();
+    expect(config.attribution).toEqual({ ...expected.attribution, windowSeconds: 600, k: [3, 20] });
+    expect(config.host.enabled).toBe(false);
+    expect(config.sources).toHaveLength(1);
+    expect(config.sources[0]!.paths).toEqual(['/var/log/model/*.jsonl']);
+    expect(config.sources[0]!.fromBeginning).toBe(true);
+    expect(config.sources[0]!.fields.time).toBe('ts');
+    expect(config.sources[0]!.fields.timeUnit).toBe('ms');
+    expect(config.sources[0]!.fields.model).toBe('model');
+  });
+
+  it('treats an empty file as all defaults', () => {
+    expect(parseConfig('')).toEqual(defaultConfig());
+    expect(parseConfig('# nothing\n')).toEqual(defaultConfig());
+  });
+
+  it.each([
+    ['attribution:\n  windw_seconds: 5\n', 'c.yml:2: attribution.windw_seconds: unknown key'],
+    ['window:\n  seconds: "300"\n', 'c.yml:2: window.seconds: must be a number, got "300"'],
+    ['window:\n  seconds: 0\n', 'c.yml:2: window.seconds: must be > 0, got 0'],
+    ['attribution:\n  k: [5, 2.5]\n', 'c.yml:2: attribution.k[1]: must be a whole number, got 2.5'],
+    ['host:\n  enabled: yes please\n', 'c.yml:2: host.enabled: must be true or false, got "yes please"'],
+    ['sources:\n  - paths: [a]\n    fields:\n      time_unit: days\n', 'c.yml:4: sources[0].fields.time_unit: must be one of auto, iso, s, ms, got "days"'],
+    ['sources:\n  - type: feedback\n', 'c.yml:2: sources[0].paths: needs at least one file or glob'],
+    ['host:\n  network_device_exclude: "(("\n', 'c.yml:2: host.network_device_exclude: is not a valid regular expression: "(("'],
+    ['window: [1]\n', 'c.yml:1: window: must be a mapping'],
+  ])('fails on %j with %s', (text, message) => {
+    expect(() => parseConfig(text, 'c.yml')).toThrow(new ConfigError('c.yml', 0, '', '').constructor);
+    expect(() => parseConfig(text, 'c.yml')).toThrow(message);
+  });
+
+  it('names the line of a YAML syntax error', () => {
+    expect(() => parseConfig('a: [1,\nb: 2\n', 'bad.yml')).toThrow(/^bad\.yml:\d+: \(yaml\): /);
+  });
+});
+
+describe('loadConfigFile', () => {
+  it('reads a file and names it when it cannot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ie-config-'));
+    try {
+      const file = join(dir, 'c.yml');
+      writeFileSync(file, 'window:\n  seconds: 60\n');
+      expect(loadConfigFile(file).window.seconds).toBe(60);
+      expect(() => loadConfigFile(join(dir, 'missing.yml'))).toThrow(`${join(dir, 'missing.yml')}: (file): cannot read (ENOENT)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
