@@ -87,7 +87,7 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   const save = async () => {
     if (!positions) return;
     const files: FilePosition[] = tailers.flatMap((t) => t.positions());
-    const counters = store.snapshot();
+    const counters = store.snapshot(isPersisted);
     try {
       await positions.save({ version: 1, files, extra: { counters } satisfies PositionsExtra });
     } catch (err) {
@@ -164,6 +164,14 @@ function startSource(
       }
     },
   );
+}
+
+/**
+ * Host counters mirror the operating system's own totals, which restart
+ * with the host, so only the counters made from input lines are saved.
+ */
+function isPersisted(name: string): boolean {
+  return !name.startsWith('inference_host_');
 }
 
 function registerBuildInfo(store: MetricStore): void {

@@ -175,9 +175,11 @@ export class MetricStore {
     return out.join('\n') + '\n';
   }
 
-  snapshot(): StoreSnapshot {
+  /** Counters and histograms whose names `include` accepts, as plain data. */
+  snapshot(include: (name: string) => boolean = () => true): StoreSnapshot {
     const snap: StoreSnapshot = { counters: {}, histograms: {} };
     for (const f of this.families) {
+      if (!include(f.def.name)) continue;
       if (f instanceof CounterFamily) {
         snap.counters[f.def.name] = [...f.children.values()].map((c) => [
           c.values,

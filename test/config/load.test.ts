@@ -69,3 +69,14 @@ describe('loadConfigFile', () => {
     }
   });
 });
+
+describe('examples/config.yml', () => {
+  it('is a valid configuration with the documented mapping', () => {
+    const config = loadConfigFile(new URL('../../examples/config.yml', import.meta.url).pathname);
+    expect(config.sources).toHaveLength(2);
+    expect(config.sources[1]!.type).toBe('feedback');
+    expect(config.sources[1]!.fields.item).toBe('event.product.sku');
+    expect(config.sources[1]!.fields.model).toBe('model');
+    expect(config.attribution).toEqual(defaultConfig().attribution);
+  });
+});

@@ -69,3 +69,14 @@ describe('MetricStore', () => {
     expect(store.counter(requests)).toBe(store.counter(requests));
   });
 });
+
+describe('MetricStore.snapshot', () => {
+  it('leaves out the families the filter rejects', () => {
+    const store = new MetricStore();
+    store.counter(requests).labels('x').inc(2);
+    store.histogram(latency, [1]).labels().observe(0.5);
+    const snap = store.snapshot((name) => name !== latency.name);
+    expect(snap.counters).toEqual({ demo_requests_total: [[['x'], 2]] });
+    expect(snap.histograms).toEqual({});
+  });
+});
