@@ -79,7 +79,7 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   };
 
   const tailers = config.sources.map((source) =>
-    startSource(source, config, store, recorder, log, onBadLine, saved?.files ?? []),
+    startSource(source, config, store, recorder, log, onBadLine, saved?.files ?? [], saved !== undefined),
   );
   await Promise.all(tailers.map((t) => t.start()));
   const host = config.host.enabled ? startHostCollector(store, config.host, log.child('host')) : undefined;
@@ -140,13 +140,15 @@ function startSource(
   log: Logger,
   onBadLine: (line: TailedLine, result: LineResult & { ok: false }) => void,
   initialPositions: FilePosition[],
+  restarted: boolean,
 ): Tailer {
   const parser = new JsonLineParser(source);
-  log.info('tailing', { component: 'tail', paths: source.paths.join(','), type: source.type, from_beginning: source.fromBeginning });
   return new Tailer(
     {
       paths: source.paths,
-      fromBeginning: source.fromBeginning,
+      // After a restart, a file missing from the positions appeared while the
+      // exporter was down: it is read whole, or its lines would be lost.
+      fromBeginning: source.fromBeginning || restarted,
       pollIntervalMillis: config.tail.pollIntervalMillis,
       maxLineBytes: config.tail.maxLineBytes,
       log: log.child('tail'),

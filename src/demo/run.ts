@@ -3,7 +3,7 @@
  * process writing JSON Lines, and points the exporter at its log.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.js';
@@ -30,6 +30,8 @@ export async function startDemo(flags: DemoFlags, config: Config, log: Logger): 
   const dir = resolve(flags['demo.dir']);
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'model-server.jsonl');
+  // The log exists before the exporter looks for it, so start-up is quiet.
+  closeSync(openSync(logFile, 'a'));
 
   const source = defaultSource([logFile]);
   source.fromBeginning = true;
@@ -37,7 +39,7 @@ export async function startDemo(flags: DemoFlags, config: Config, log: Logger): 
   if (!config.positions.file) config.positions.file = join(dir, 'positions.json');
 
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
-  const args = [main, `--output=${logFile}`, `--speedup=${speedup}`, '--clock=now', '--loop'];
+  const args = [main, `--output=${logFile}`, `--speedup=${speedup}`, '--clock=now', '--loop', '--no-progress'];
   if (flags['demo.data']) args.push(`--data=${resolve(flags['demo.data'])}`);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   log.info('demo model server started', { component: 'demo', pid: child.pid, log_file: logFile, speedup });

@@ -33,9 +33,23 @@ function runtimeRegistries(): Record<ExpositionFormat, Registry> {
   const prometheus = new Registry();
   const openmetrics = new Registry();
   openmetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
-  collectDefaultMetrics({ register: prometheus });
-  collectDefaultMetrics({ register: openmetrics });
+  for (const registry of [prometheus, openmetrics]) {
+    collectDefaultMetrics({ register: registry });
+    dropMisnamedGauges(registry);
+  }
   return { prometheus, openmetrics };
+}
+
+/**
+ * prom-client's defaults include gauges named `..._total` (active handles,
+ * requests, resources), which `promtool check metrics` rejects because the
+ * suffix is for counters; the same counts remain, by type, without it.
+ */
+function dropMisnamedGauges(registry: Registry): void {
+  for (const metric of registry.getMetricsAsArray()) {
+    const { name, type } = metric as unknown as { name: string; type: string };
+    if (type === 'gauge' && name.endsWith('_total')) registry.removeSingleMetric(name);
+  }
 }
 
 export function createApp(options: AppOptions): Express {

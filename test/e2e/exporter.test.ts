@@ -1,0 +1,203 @@
+/**
+ * The CLI on the bundled real shop data: the demo replay writes a log, the
+ * exporter tails it, and what /metrics says is compared with counts made
+ * independently from the same log.
+ */
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultDataPath } from '../../src/demo/main.js';
+import { runReplay } from '../../src/demo/replay.js';
+import { promtoolCheckMetrics, runCliToEnd, scrape, startCli, sum, waitFor, type RunningCli } from './helpers.js';
+import { referenceQuality } from './reference.js';
+
+const K = [5, 10];
+const WINDOW_SECONDS = 1800;
+
+let dir: string;
+let logFile: string;
+let lines: string[];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ie-e2e-'));
+  logFile = join(dir, 'model-server.jsonl');
+  await runReplay({
+    dataPath: defaultDataPath(),
+    output: logFile,
+    clock: 'source',
+    speedup: 0,
+    progress: false,
+    limit: 600,
+  });
+  lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => l !== '');
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Scrapes until every line of the log has been counted. */
+async function scrapeWhenCaughtUp(cli: RunningCli, expectedLines: number): Promise<string> {
+  let text = '';
+  await waitFor(async () => {
+    text = (await scrape(cli.port)).text;
+    return sum(text, 'inference_log_lines_total') === expectedLines;
+  }, 30_000, `${expectedLines} lines counted`);
+  return text;
+}
+
+function expectQualityToMatch(text: string, log: string[]): void {
+  const reference = referenceQuality(log, WINDOW_SECONDS, K);
+  expect(reference.size).toBeGreaterThanOrEqual(3);
+  for (const [key, ref] of reference) {
+    const [model, version, scene] = key.split('/') as [string, string, string];
+    const labels = { model, version, scene };
+    expect(sum(text, 'inference_requests_total', labels), key).toBe(ref.requests);
+    expect(sum(text, 'inference_quality_lists_total', labels), key).toBe(ref.lists);
+    expect(sum(text, 'inference_quality_recommended_items_total', labels), key).toBe(ref.recommended);
+    expect(sum(text, 'inference_quality_relevant_items_total', labels), key).toBe(ref.relevant);
+    expect(sum(text, 'inference_quality_hits_total', labels), key).toBe(ref.hits);
+    for (const k of K) {
+      const at = { ...labels, k: String(k) };
+      expect(sum(text, 'inference_quality_hits_at_k_total', at), `${key}@${k}`).toBe(ref.hitsAt[k]);
+      expect(sum(text, 'inference_quality_lists_hit_at_k_total', at), `${key}@${k}`).toBe(ref.listsHitAt[k]);
+      expect(sum(text, 'inference_quality_dcg_at_k_total', at)).toBeCloseTo(ref.dcgAt[k]!, 9);
+      expect(sum(text, 'inference_quality_ideal_dcg_at_k_total', at)).toBeCloseTo(ref.idealDcgAt[k]!, 9);
+    }
+  }
+  const hits = [...reference.values()].reduce((n, r) => n + r.hits, 0);
+  expect(hits).toBeGreaterThan(0);
+}
+
+describe('inference-exporter on the replayed shop data', () => {
+  it('serves request, latency and quality metrics equal to an independent count', async () => {
+    const cli = await startCli([`--source.path=${logFile}`, '--tail.from-beginning']);
+    try {
+      const text = await scrapeWhenCaughtUp(cli, lines.length);
+      expect(sum(text, 'inference_log_lines_total', { result: 'parsed' })).toBe(lines.length);
+      expectQualityToMatch(text, lines);
+
+      const inference = lines.filter((l) => l.includes('"type":"inference"'));
+      expect(sum(text, 'inference_request_duration_seconds_count')).toBe(inference.length);
+      expect(sum(text, 'inference_request_duration_seconds_bucket', { le: '+Inf' })).toBe(inference.length);
+      const feedback = lines.length - inference.length;
+      expect(sum(text, 'inference_feedback_events_total')).toBe(feedback);
+      expect(sum(text, 'inference_host_memory_total_bytes')).toBeGreaterThan(0);
+      expect(text).toMatch(/^inference_exporter_build_info\{version="\d+\.\d+\.\d+",nodejs_version="[\d.]+"\} 1$/m);
+      expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+
+      const check = promtoolCheckMetrics(text);
+      expect(check.output).toBe('');
+      expect(check.status).toBe(0);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  it('serves OpenMetrics when asked, and the landing and health pages', async () => {
+    const cli = await startCli([`--source.path=${logFile}`, '--no-collector.host']);
+    try {
+      const om = await scrape(cli.port, 'application/openmetrics-text;version=1.0.0,text/plain;q=0.5');
+      expect(om.type).toMatch(/^application\/openmetrics-text;/);
+      expect(om.type).toContain('version=1.0.0');
+      expect(om.text.endsWith('# EOF\n')).toBe(true);
+      expect(om.text).toContain('# TYPE inference_requests counter');
+      // promtool reads only the classic format, so OpenMetrics rules are checked here.
+      expect(om.text).toContain('# HELP inference_requests Inference requests');
+      expect(om.text).toMatch(/^inference_attribution_evictions_total\{reason="age"\} 0$/m);
+      expect(om.text.match(/^# EOF$/gm)).toHaveLength(1);
+
+      const plain = await scrape(cli.port);
+      expect(plain.type).toMatch(/^text\/plain;/);
+      expect(plain.type).toContain('version=0.0.4');
+      expect(plain.text).toContain('# TYPE inference_requests_total counter');
+
+      const landing = await (await fetch(`http://127.0.0.1:${cli.port}/`)).text();
+      expect(landing).toContain('<a href="/metrics">');
+      expect((await fetch(`http://127.0.0.1:${cli.port}/-/healthy`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${cli.port}/-/ready`)).status).toBe(200);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  it('after kill -9 and a restart, neither loses nor repeats a line, and counters carry on', async () => {
+    const restartDir = mkdtempSync(join(dir, 'restart-'));
+    const log = join(restartDir, 'model-server.jsonl');
+    const positions = join(restartDir, 'positions.json');
+    const half = Math.floor(lines.length / 2);
+    writeFileSync(log, lines.slice(0, half).join('\n') + '\n');
+    const args = [`--source.path=${log}`, `--positions.file=${positions}`, '--tail.from-beginning', '--no-collector.host'];
+
+    const first = await startCli(args);
+    await scrapeWhenCaughtUp(first, half);
+    // Positions are saved every second; wait for a save that covers all lines.
+    await waitFor(async () => {
+      try {
+        const saved = JSON.parse(readFileSync(positions, 'utf8'));
+        return saved.files[0]?.offset === Buffer.byteLength(lines.slice(0, half).join('\n') + '\n');
+      } catch {
+        return false;
+      }
+    }, 10_000, 'positions saved');
+    await first.stop('SIGKILL');
+
+    appendFileSync(log, lines.slice(half).join('\n') + '\n');
+    const second = await startCli(args);
+    try {
+      const text = await scrapeWhenCaughtUp(second, lines.length);
+      expect(sum(text, 'inference_log_lines_total')).toBe(lines.length);
+      expect(sum(text, 'inference_requests_total')).toBe(lines.filter((l) => l.includes('"type":"inference"')).length);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('counts malformed lines with a reason, logs where they are, and keeps going', async () => {
+    const badLog = join(dir, 'bad.jsonl');
+    writeFileSync(badLog, ['{"type":"inference","model":"m","items":["a"]}', 'not json', '{"type":"feedback","item":"a","user":"u"}', ''].join('\n'));
+    const cli = await startCli([`--source.path=${badLog}`, '--tail.from-beginning', '--no-collector.host']);
+    try {
+      const text = await scrapeWhenCaughtUp(cli, 3);
+      expect(sum(text, 'inference_log_lines_total', { result: 'malformed', reason: 'not_json' })).toBe(1);
+      expect(sum(text, 'inference_log_lines_total', { result: 'malformed', reason: 'missing_field' })).toBe(1);
+      expect(sum(text, 'inference_requests_total')).toBe(1);
+      expect(cli.stderr()).toContain(`msg="malformed line" component=parse file=${badLog} line=2 reason=not_json`);
+      expect(cli.stderr()).toContain(`line=3 reason=missing_field field=action`);
+    } finally {
+      await cli.stop();
+    }
+  });
+});
+
+describe('inference-exporter refuses bad start-up input with one clear message', () => {
+  it('names the key and line of a bad config', () => {
+    const config = join(dir, 'bad.yml');
+    writeFileSync(config, 'attribution:\n  window_secs: 60\n');
+    const r = runCliToEnd([`--config.file=${config}`]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`inference-exporter: config error: ${config}:2: attribution.window_secs: unknown key\n`);
+  });
+
+  it('says when the port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = runCliToEnd([`--web.listen-address=127.0.0.1:${port}`, '--no-collector.host']);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`inference-exporter: cannot listen on 127.0.0.1:${port}: the address is already in use`);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('rejects an unknown flag and a bad listen address', () => {
+    const unknown = runCliToEnd(['--web.listen-adress=:1']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("Unknown option '--web.listen-adress'");
+    const bad = runCliToEnd(['--web.listen-address=localhost']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('--web.listen-address: expected [host]:port');
+  });
+});
