@@ -172,8 +172,8 @@ function qpsDropExpr(c: BundleConfig): string {
   const at = (offset: string) =>
     sumBy(by, `rate(${selected}[${c.alertWindow}]${offset})`);
   const now = at('');
-  const day = at(' offset 1d');
-  const week = at(' offset 1w');
+  const day = at(` offset ${c.qpsDropDayOffset}`);
+  const week = at(` offset ${c.qpsDropWeekOffset}`);
   return [
     `(${now} / ${day} < ${c.qpsDropThreshold})`,
     `and (${now} / ${week} < ${c.qpsDropThreshold})`,

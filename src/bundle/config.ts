@@ -52,6 +52,10 @@ export interface BundleConfig {
   qpsDropFloorThreshold: number;
   /** How long a drop must last; shorter pages faster on real outages and more often on blips. */
   qpsDropFor: string;
+  /** The first earlier window the request rate is compared with; one day catches daily cycles. */
+  qpsDropDayOffset: string;
+  /** The second earlier window; one week catches weekday and weekend patterns. */
+  qpsDropWeekOffset: string;
   /** Share of failed requests that alerts. */
   errorRatioThreshold: number;
   errorRatioFor: string;
@@ -152,6 +156,8 @@ export const DEFAULT_BUNDLE_CONFIG: Readonly<BundleConfig> = {
   qpsDropThreshold: 0.5,
   qpsDropFloorThreshold: 1,
   qpsDropFor: '10m',
+  qpsDropDayOffset: '1d',
+  qpsDropWeekOffset: '1w',
   errorRatioThreshold: 0.05,
   errorRatioFor: '5m',
   latencyP99Threshold: 1,
@@ -235,7 +241,8 @@ function checkType(key: string, value: unknown, expected: unknown): void {
 
 function checkRules(config: BundleConfig): void {
   for (const [key, value] of Object.entries(config)) {
-    const isDuration = key.endsWith('For') || key.endsWith('Window');
+    const isDuration =
+      key.endsWith('For') || key.endsWith('Window') || key.endsWith('Offset');
     if (isDuration && !DURATION.test(String(value))) {
       throw new Error(`bundle config: "${key}" must be a duration like 5m, got "${value}"`);
     }
