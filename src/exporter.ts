@@ -55,6 +55,8 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     windowSeconds: config.window.seconds,
     attributionWindowSeconds: config.attribution.windowSeconds,
     maxPendingLists: config.attribution.maxPendingLists,
+    maxLabelSets: config.limits.maxLabelSets,
+    maxOutcomesPerLabelSet: config.limits.maxOutcomesPerLabelSet,
   });
   const errors = store.counter(defs.ingest.errors);
 

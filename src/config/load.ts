@@ -43,9 +43,17 @@ const POSITIVE = new Set([
   'attribution.k',
   'window.seconds',
   'host.interval_seconds',
+  'limits.max_label_sets',
+  'limits.max_outcomes_per_label_set',
 ]);
 
-const WHOLE = new Set(['attribution.k', 'window.seconds', 'attribution.max_pending_lists']);
+const WHOLE = new Set([
+  'attribution.k',
+  'window.seconds',
+  'attribution.max_pending_lists',
+  'limits.max_label_sets',
+  'limits.max_outcomes_per_label_set',
+]);
 
 function camel(key: string): string {
   return key.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());

@@ -67,6 +67,16 @@ export interface Config {
     /** Length of the sliding window behind the window gauges. */
     seconds: number;
   };
+  limits: {
+    /**
+     * Distinct (model, version, scene) combinations kept; later ones are
+     * folded into "overflow", so a log full of made-up model names cannot
+     * grow the series count without bound.
+     */
+    maxLabelSets: number;
+    /** Distinct outcome values kept per combination. */
+    maxOutcomesPerLabelSet: number;
+  };
   host: {
     enabled: boolean;
     intervalSeconds: number;
@@ -111,6 +121,7 @@ export function defaultConfig(): Config {
     tail: { pollIntervalMillis: 100, maxLineBytes: 1024 * 1024 },
     attribution: { windowSeconds: 1800, maxPendingLists: 1_000_000, k: [5, 10] },
     window: { seconds: 300 },
+    limits: { maxLabelSets: 500, maxOutcomesPerLabelSet: 16 },
     host: {
       enabled: true,
       intervalSeconds: 5,

@@ -170,6 +170,16 @@ export const attribution = {
   ),
 } as const;
 
+/** Limits on label values taken from logs. */
+export const limits = {
+  folded: define(
+    'inference_cardinality_folded_total',
+    'counter',
+    'Events whose label values were folded into the value "overflow" because a series limit was reached, by limit.',
+    ['limit'],
+  ),
+} as const;
+
 /** Ingestion of log lines and pushed events. */
 export const ingest = {
   lines: define(
@@ -299,6 +309,7 @@ export const ALL_METRICS: readonly MetricDefinition[] = [
   ...Object.values(quality),
   ...Object.values(window),
   ...Object.values(attribution),
+  ...Object.values(limits),
   ...Object.values(ingest),
   ...Object.values(host),
   ...Object.values(exporter),

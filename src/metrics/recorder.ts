@@ -10,11 +10,18 @@ import { SlidingWindow } from '../quality/window.js';
 import * as defs from './definitions.js';
 import type { CounterChild, HistogramChild, MetricStore } from './store.js';
 
+/** The value that label values past a series limit are folded into. */
+export const OVERFLOW = 'overflow';
+
 export interface RecorderOptions {
   k: number[];
   windowSeconds: number;
   attributionWindowSeconds: number;
   maxPendingLists: number;
+  /** Distinct (model, version, scene) kept before folding into overflow. */
+  maxLabelSets?: number;
+  /** Distinct outcomes kept per label set before folding. */
+  maxOutcomesPerLabelSet?: number;
   /** Wall clock in milliseconds; tests pass their own. */
   now?: () => number;
 }
@@ -80,7 +87,10 @@ export class Recorder {
       recall: store.gauge(defs.window.recall),
       f1: store.gauge(defs.window.f1),
       windowSeconds: store.gauge(defs.window.windowSeconds),
+      folded: store.counter(defs.limits.folded),
     };
+    this.f.folded.labels('label_sets');
+    this.f.folded.labels('outcomes');
     this.join = new AttributionJoin(
       {
         windowSeconds: options.attributionWindowSeconds,
@@ -108,12 +118,7 @@ export class Recorder {
   inference(event: InferenceEvent): void {
     const id = this.labelId(event.model, event.version, event.scene);
     const set = this.labelSets[id]!;
-    let outcome = set.byOutcome.get(event.outcome);
-    if (!outcome) {
-      outcome = this.f.requests.labels(...set.values, event.outcome);
-      set.byOutcome.set(event.outcome, outcome);
-    }
-    outcome.inc();
+    this.outcomeChild(set, event.outcome).inc();
     if (event.latencySeconds !== undefined) set.duration.observe(event.latencySeconds);
     set.returned.inc(event.items.length);
     set.window.add(this.now() / 1000, 'requests', 1);
@@ -126,6 +131,17 @@ export class Recorder {
 
   private labelId(model: string, version: string, scene: string): number {
     const key = `${model}\u0000${version}\u0000${scene}`;
+    const id = this.labelIds.get(key);
+    if (id !== undefined) return id;
+    if (this.labelSets.length >= (this.options.maxLabelSets ?? Infinity)) {
+      this.f.folded.labels('label_sets').inc();
+      return this.addLabelSet(OVERFLOW, OVERFLOW, OVERFLOW);
+    }
+    return this.addLabelSet(model, version, scene);
+  }
+
+  private addLabelSet(model: string, version: string, scene: string): number {
+    const key = `${model}\u0000${version}\u0000${scene}`;
     let id = this.labelIds.get(key);
     if (id === undefined) {
       id = this.labelSets.length;
@@ -133,6 +149,21 @@ export class Recorder {
       this.labelIds.set(key, id);
     }
     return id;
+  }
+
+  private outcomeChild(set: LabelSet, outcome: string): CounterChild {
+    const found = set.byOutcome.get(outcome);
+    if (found) return found;
+    let value = outcome;
+    if (set.byOutcome.size >= (this.options.maxOutcomesPerLabelSet ?? Infinity)) {
+      this.f.folded.labels('outcomes').inc();
+      value = OVERFLOW;
+      const overflow = set.byOutcome.get(OVERFLOW);
+      if (overflow) return overflow;
+    }
+    const child = this.f.requests.labels(...set.values, value);
+    set.byOutcome.set(value, child);
+    return child;
   }
 
   private createLabelSet(values: [string, string, string]): LabelSet {

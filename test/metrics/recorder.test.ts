@@ -108,3 +108,29 @@ describe('Recorder', () => {
     expect(sample(text, 'inference_log_lines_total{result="parsed",reason="ok"}')).toBe(1);
   });
 });
+
+describe('Recorder series limits', () => {
+  it('folds label sets and outcomes past their limits into "overflow", and counts each fold', () => {
+    const store = new MetricStore();
+    const recorder = new Recorder(store, {
+      k: [1],
+      windowSeconds: 60,
+      attributionWindowSeconds: 60,
+      maxPendingLists: 10,
+      maxLabelSets: 2,
+      maxOutcomesPerLabelSet: 2,
+      now: () => 0,
+    });
+    for (const model of ['a', 'b', 'c', 'd', 'c']) recorder.inference({ ...list, model });
+    for (const outcome of ['ok', 'error', 'timeout', 'weird', 'ok']) recorder.inference({ ...list, model: 'a', outcome });
+    const text = store.render('prometheus');
+    const O = 'model="overflow",version="overflow",scene="overflow"';
+    expect(sample(text, `inference_requests_total{${O},outcome="ok"}`)).toBe(3);
+    expect(sample(text, 'inference_cardinality_folded_total{limit="label_sets"}')).toBe(3);
+    expect(sample(text, `inference_requests_total{model="a",version="v1",scene="search",outcome="ok"}`)).toBe(3);
+    expect(sample(text, `inference_requests_total{model="a",version="v1",scene="search",outcome="error"}`)).toBe(1);
+    expect(sample(text, `inference_requests_total{model="a",version="v1",scene="search",outcome="overflow"}`)).toBe(2);
+    expect(sample(text, 'inference_cardinality_folded_total{limit="outcomes"}')).toBe(2);
+    expect(text).not.toContain('model="c"');
+  });
+});
