@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Makes sure the real Prometheus tools the tests run are installed: promtool
-# and prometheus (package prometheus), alertmanager and amtool (package
-# prometheus-alertmanager), and docker-compose for validating the stack file.
+# Makes sure the real tools the tests run are installed: promtool and
+# prometheus (package prometheus), alertmanager and amtool (package
+# prometheus-alertmanager), docker-compose for validating the stack file,
+# mtail for the benchmark's comparison, and Chromium for the status page test.
 # Installs the missing ones with apt-get when run as root; otherwise says
 # what to install and fails.
 set -euo pipefail
@@ -12,6 +13,9 @@ declare -A package_of=(
   [amtool]=prometheus-alertmanager
   [prometheus-alertmanager]=prometheus-alertmanager
   [docker-compose]=docker-compose
+  [mtail]=mtail
+  [chromium]=chromium
+  [openssl]=openssl
 )
 
 missing=()

@@ -13,6 +13,7 @@ import * as defs from './metrics/definitions.js';
 import { Recorder } from './metrics/recorder.js';
 import { MetricStore, type StoreSnapshot } from './metrics/store.js';
 import { createApp } from './server/app.js';
+import { StatusHistory } from './server/status-history.js';
 import { listen, type ListenAddress } from './server/listen.js';
 import { PositionsFile, type FilePosition } from './sources/positions.js';
 import { Tailer, type TailedLine } from './sources/tail.js';
@@ -102,12 +103,18 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   const timer = setInterval(() => void sync(), config.positions.syncIntervalSeconds * 1000);
   timer.unref();
 
+  const history = new StatusHistory(store, {
+    onError: (err) => log.error('status history failed', { component: 'web', err: errText(err) }),
+  });
+  history.start();
+
   const app = createApp({
     store,
     telemetryPath: options.telemetryPath,
     version: VERSION,
     log: log.child('web'),
     isReady: () => true,
+    history,
   });
   const server = await listen(app, options.listen);
   const address = server.address();
@@ -125,6 +132,7 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     sync,
     stop: async () => {
       clearInterval(timer);
+      history.stop();
       host?.stop();
       await Promise.all(tailers.map((t) => t.stop()));
       await sync();

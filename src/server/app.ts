@@ -7,6 +7,8 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../log.js';
 import { errText } from '../log.js';
 import type { ExpositionFormat, MetricStore } from '../metrics/store.js';
+import { statusRouter } from './status.js';
+import type { StatusHistory } from './status-history.js';
 
 export interface AppOptions {
   store: MetricStore;
@@ -15,6 +17,8 @@ export interface AppOptions {
   log: Logger;
   /** True once sources are open and positions are loaded. */
   isReady: () => boolean;
+  /** Recent readings behind the status page. */
+  history: StatusHistory;
 }
 
 const OPENMETRICS_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -81,25 +85,15 @@ export function createApp(options: AppOptions): Express {
     res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'Ready.\n' : 'Not ready.\n');
   });
 
-  app.get('/', (_req, res) => {
-    res.type('html').send(landingPage(telemetryPath, options.version));
-  });
+  app.use(
+    statusRouter({
+      store,
+      history: options.history,
+      version: options.version,
+      telemetryPath,
+      onError: (err) => log.error('status page failed', { err: errText(err) }),
+    }),
+  );
 
   return app;
-}
-
-function landingPage(telemetryPath: string, version: string): string {
-  const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>inference-exporter</title></head>
-<body>
-<h1>inference-exporter</h1>
-<p>Prometheus exporter for model servers, version ${esc(version)}.</p>
-<ul>
-<li><a href="${esc(telemetryPath)}">Metrics</a></li>
-<li><a href="/-/healthy">Health</a></li>
-<li><a href="/-/ready">Readiness</a></li>
-</ul>
-</body></html>
-`;
 }

@@ -113,7 +113,7 @@ describe('inference-exporter on the replayed shop data', () => {
       expect(plain.text).toContain('# TYPE inference_requests_total counter');
 
       const landing = await (await fetch(`http://127.0.0.1:${cli.port}/`)).text();
-      expect(landing).toContain('<a href="/metrics">');
+      expect(landing).toContain('<a href="./metrics">Metrics</a>');
       expect((await fetch(`http://127.0.0.1:${cli.port}/-/healthy`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${cli.port}/-/ready`)).status).toBe(200);
     } finally {
