@@ -13,6 +13,7 @@ import { defaultConfig, defaultSource, type Config } from './config/schema.js';
 import { startExporter } from './exporter.js';
 import { createLogger, errText, type LogFormat, type LogLevel } from './log.js';
 import { parseListenAddress } from './server/listen.js';
+import { loadWebConfig } from './server/webconfig.js';
 import { startDemo } from './demo/run.js';
 import { VERSION } from './version.js';
 
@@ -22,6 +23,8 @@ export const DEFAULT_PORT = 10464;
 const FLAGS = {
   'web.listen-address': { type: 'string', default: `:${DEFAULT_PORT}` },
   'web.telemetry-path': { type: 'string', default: '/metrics' },
+  'web.config.file': { type: 'string' },
+  'web.audit-log.file': { type: 'string' },
   'config.file': { type: 'string' },
   'source.path': { type: 'string', multiple: true },
   'tail.from-beginning': { type: 'boolean', default: false },
@@ -48,6 +51,8 @@ Commands:
 Flags:
   --web.listen-address=":${DEFAULT_PORT}"  address to serve metrics on
   --web.telemetry-path="/metrics"      path under which metrics are served
+  --web.config.file=FILE               TLS, basic auth and headers (exporter-toolkit format)
+  --web.audit-log.file=FILE            write the access audit log here instead of the main log
   --config.file=FILE                   YAML configuration (sources, attribution, windows)
   --source.path=GLOB                   a JSON Lines log to tail; repeatable
   --tail.from-beginning                read files found at start from their beginning
@@ -105,10 +110,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   try {
+    const logFormat = oneOf('log.format', values['log.format'], ['logfmt', 'json'] as LogFormat[]);
     const log = createLogger({
       level: oneOf('log.level', values['log.level'], ['debug', 'info', 'warn', 'error'] as LogLevel[]),
-      format: oneOf('log.format', values['log.format'], ['logfmt', 'json'] as LogFormat[]),
+      format: logFormat,
     });
+    // A bad web config stops start-up before anything else begins.
+    if (values['web.config.file']) loadWebConfig(values['web.config.file']);
     const config = buildConfig(values);
     const listen = parseListenAddress(values['web.listen-address']);
     const telemetryPath = values['web.telemetry-path'];
@@ -119,7 +127,18 @@ export async function main(argv: string[]): Promise<number> {
       log.warn('no sources configured; serving host and exporter metrics only (see --source.path or --config.file)');
     }
     log.info('starting inference-exporter', { version: VERSION, sources: config.sources.length, host_collector: config.host.enabled, positions: config.positions.file || 'off' });
-    const exporter = await startExporter({ config, listen, telemetryPath, log });
+    const exporter = await startExporter({
+      config,
+      listen,
+      telemetryPath,
+      log,
+      logFormat,
+      webConfigFile: values['web.config.file'],
+      auditLogFile: values['web.audit-log.file'],
+    }).catch(async (err: unknown) => {
+      await demo?.stop();
+      throw err;
+    });
     await untilSignal(log);
     await demo?.stop();
     await exporter.stop();

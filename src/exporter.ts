@@ -8,7 +8,7 @@ import type { Config, SourceConfig } from './config/schema.js';
 import { JsonLineParser } from './formats/jsonl.js';
 import type { LineResult } from './formats/events.js';
 import { startHostCollector } from './host/collector.js';
-import { errText, type Logger } from './log.js';
+import { errText, type LogFormat, type Logger } from './log.js';
 import * as defs from './metrics/definitions.js';
 import { Recorder } from './metrics/recorder.js';
 import { MetricStore, type StoreSnapshot } from './metrics/store.js';
@@ -24,6 +24,11 @@ export interface ExporterOptions {
   listen: ListenAddress;
   telemetryPath: string;
   log: Logger;
+  /** The exporter-toolkit web config: TLS, basic auth, headers. */
+  webConfigFile?: string;
+  /** A file for the access audit log, apart from the main log. */
+  auditLogFile?: string;
+  logFormat?: LogFormat;
 }
 
 /** How many bad lines are logged with file and line before only counting. */
@@ -116,7 +121,11 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     isReady: () => true,
     history,
   });
-  const server = await listen(app, options.listen);
+  const server = await listen(app, options.listen, {
+    configFile: options.webConfigFile,
+    audit: { file: options.auditLogFile, format: options.logFormat },
+    log,
+  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   log.info('listening', { component: 'web', address: `${options.listen.host || '[::]'}:${port}`, telemetry_path: options.telemetryPath });

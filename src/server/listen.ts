@@ -3,7 +3,10 @@
  * meet (port in use, no permission) into one clear sentence.
  */
 import type { Express } from 'express';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import type { Logger } from '../log.js';
+import type { AuditLogOptions } from './audit.js';
+import { createWebServer } from './web.js';
 
 export interface ListenAddress {
   /** Empty for every interface. */
@@ -21,9 +24,20 @@ export function parseListenAddress(value: string): ListenAddress {
   return { host: m[1] ?? m[2] ?? '', port };
 }
 
-export function listen(app: Express, address: ListenAddress): Promise<Server> {
+/** What `--web.config.file` and `--web.audit-log.file` ask for. */
+export interface WebOptions {
+  configFile?: string;
+  audit?: AuditLogOptions;
+  log: Logger;
+}
+
+/**
+ * Binds `app` behind the web config's TLS, basic auth, headers and audit
+ * log; a bad web config rejects with its file, line and key.
+ */
+export function listen(app: Express, address: ListenAddress, web: WebOptions): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer(app);
+    const server = createWebServer(app, web.configFile, web.log, { audit: web.audit });
     server.once('error', (err: NodeJS.ErrnoException) => {
       const where = `${address.host || '[::]'}:${address.port}`;
       const why =

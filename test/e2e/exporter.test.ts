@@ -201,3 +201,34 @@ describe('inference-exporter refuses bad start-up input with one clear message',
     expect(bad.stderr).toContain('--web.listen-address: expected [host]:port');
   });
 });
+
+describe('inference-exporter behind --web.config.file', () => {
+  it('asks for basic auth on every route and writes a masked audit line per request', async () => {
+    const bcrypt = (await import('bcryptjs')).default;
+    const webConfig = join(dir, 'web.yml');
+    writeFileSync(webConfig, `basic_auth_users:\n  prometheus: ${bcrypt.hashSync('s3cret', 4)}\n`);
+    const cli = await startCli([`--web.config.file=${webConfig}`, '--no-collector.host']);
+    try {
+      const url = `http://127.0.0.1:${cli.port}`;
+      expect((await fetch(`${url}/metrics`)).status).toBe(401);
+      expect((await fetch(`${url}/`)).status).toBe(401);
+      const auth = { authorization: `Basic ${Buffer.from('prometheus:s3cret').toString('base64')}` };
+      const ok = await fetch(`${url}/metrics`, { headers: auth });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain('inference_exporter_build_info');
+      await waitFor(async () => cli.stderr().includes('user=prometheus'), 5_000, 'audit line');
+      expect(cli.stderr()).toMatch(/component=audit msg=request method=GET route=\/metrics status=200 .*user=prometheus client=127\.0\.0\.0/);
+      expect(cli.stderr()).not.toContain('127.0.0.1 ');
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  it('refuses to start on a bad web config, naming its key', () => {
+    const webConfig = join(dir, 'bad-web.yml');
+    writeFileSync(webConfig, 'basic_auth_user:\n  a: b\n');
+    const r = runCliToEnd([`--web.config.file=${webConfig}`]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${webConfig}:1: basic_auth_user`);
+  });
+});
