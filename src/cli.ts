@@ -25,6 +25,7 @@ const FLAGS = {
   'web.telemetry-path': { type: 'string', default: '/metrics' },
   'web.config.file': { type: 'string' },
   'web.audit-log.file': { type: 'string' },
+  'web.enable-ingest': { type: 'boolean', default: false },
   'config.file': { type: 'string' },
   'source.path': { type: 'string', multiple: true },
   'tail.from-beginning': { type: 'boolean', default: false },
@@ -53,6 +54,7 @@ Flags:
   --web.telemetry-path="/metrics"      path under which metrics are served
   --web.config.file=FILE               TLS, basic auth and headers (exporter-toolkit format)
   --web.audit-log.file=FILE            write the access audit log here instead of the main log
+  --web.enable-ingest                  accept pushed events on POST /ingest and gauges on POST /data
   --config.file=FILE                   YAML configuration (sources, attribution, windows)
   --source.path=GLOB                   a JSON Lines log to tail; repeatable
   --tail.from-beginning                read files found at start from their beginning
@@ -135,6 +137,7 @@ export async function main(argv: string[]): Promise<number> {
       logFormat,
       webConfigFile: values['web.config.file'],
       auditLogFile: values['web.audit-log.file'],
+      enableIngest: values['web.enable-ingest'],
     }).catch(async (err: unknown) => {
       await demo?.stop();
       throw err;

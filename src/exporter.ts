@@ -13,6 +13,8 @@ import * as defs from './metrics/definitions.js';
 import { Recorder } from './metrics/recorder.js';
 import { MetricStore, type StoreSnapshot } from './metrics/store.js';
 import { createApp } from './server/app.js';
+import { ingestRouter } from './server/ingest.js';
+import { startProbes } from './sources/probe.js';
 import { StatusHistory } from './server/status-history.js';
 import { listen, type ListenAddress } from './server/listen.js';
 import { PositionsFile, type FilePosition } from './sources/positions.js';
@@ -28,6 +30,8 @@ export interface ExporterOptions {
   webConfigFile?: string;
   /** A file for the access audit log, apart from the main log. */
   auditLogFile?: string;
+  /** Serve POST /ingest and POST /data. */
+  enableIngest?: boolean;
   logFormat?: LogFormat;
 }
 
@@ -90,7 +94,8 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     startSource(source, config, store, recorder, log, onBadLine, saved?.files ?? [], saved !== undefined),
   );
   await Promise.all(tailers.map((t) => t.start()));
-  const host = config.host.enabled ? startHostCollector(store, config.host, log.child('host')) : undefined;
+  const host = config.host.enabled ? startHostCollector(store, config.host, log) : undefined;
+  const probes = startProbes(store, config.probes, log.child('probe'));
 
   const save = async () => {
     if (!positions) return;
@@ -121,6 +126,9 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     isReady: () => true,
     history,
   });
+  if (options.enableIngest) {
+    app.use(ingestRouter({ recorder, store, log: log.child('push'), maxLineBytes: config.tail.maxLineBytes }));
+  }
   const server = await listen(app, options.listen, {
     configFile: options.webConfigFile,
     audit: { file: options.auditLogFile, format: options.logFormat },
@@ -143,6 +151,7 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
       clearInterval(timer);
       history.stop();
       host?.stop();
+      await probes.stop();
       await Promise.all(tailers.map((t) => t.stop()));
       await sync();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { ProbeConfigError, parseProbeConfig } from '../sources/probe.js';
 import { defaultConfig, defaultSource, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -126,6 +127,7 @@ function value(w: Walk, node: Node | null, current: unknown, path: string, rule:
     throw new ConfigError(w.file, line, path, detail);
   };
   if (rule === 'sources') return sources(w, node, path);
+  if (rule === 'probes') return probes(w, node, path);
   if (Array.isArray(current)) {
     if (!isSeq(node)) return fail('must be a list');
     const element = ARRAY_ELEMENTS[rule] ?? '';
@@ -177,4 +179,24 @@ function sources(w: Walk, node: Node | null, path: string): unknown {
     }
     return source;
   });
+}
+
+/** Probe targets are checked by the probe module; errors get their line here. */
+function probes(w: Walk, node: Node | null, path: string): unknown {
+  try {
+    return parseProbeConfig(node ? node.toJSON() : undefined, path);
+  } catch (err) {
+    if (!(err instanceof ProbeConfigError)) throw err;
+    throw new ConfigError(w.file, lineOf(w, nodeAt(node, err.key)), err.key, err.detail);
+  }
+}
+
+/** The node a key path such as `probes[1].url` names, as near as it exists. */
+function nodeAt(node: Node | null, keyPath: string): Node | null {
+  const m = /^[^[]+\[(\d+)\](?:\.([\w.]+))?/.exec(keyPath);
+  if (!m || !isSeq(node)) return node;
+  const item = node.items[Number(m[1])] as Node | undefined;
+  if (!item || !m[2] || !isMap(item)) return item ?? node;
+  const pair = item.items.find((p) => isScalar(p.key) && p.key.value === m[2]!.split('.')[0]);
+  return (pair?.key as Node | undefined) ?? item;
 }

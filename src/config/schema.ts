@@ -1,3 +1,5 @@
+import type { ProbeTarget } from '../sources/probe.js';
+
 /**
  * The exporter's configuration: typed, with every default in one place.
  * YAML keys are snake_case; these fields are their camelCase twins.
@@ -77,6 +79,8 @@ export interface Config {
     /** Distinct outcome values kept per combination. */
     maxOutcomesPerLabelSet: number;
   };
+  /** Model-server health endpoints to poll. */
+  probes: ProbeTarget[];
   host: {
     enabled: boolean;
     intervalSeconds: number;
@@ -122,6 +126,7 @@ export function defaultConfig(): Config {
     attribution: { windowSeconds: 1800, maxPendingLists: 1_000_000, k: [5, 10] },
     window: { seconds: 300 },
     limits: { maxLabelSets: 500, maxOutcomesPerLabelSet: 16 },
+    probes: [],
     host: {
       enabled: true,
       intervalSeconds: 5,

@@ -11,7 +11,7 @@ export {
 } from './runner.js';
 
 /** Names used as the `collector` label of the collector self-metrics. */
-export type CollectorName = 'cpu' | 'memory' | 'network';
+export type CollectorName = 'cpu' | 'memory' | 'network' | 'gpu';
 
 /** One host collector: a reading from the OS, then its metrics. */
 export interface HostCollector<Reading> {

@@ -5,6 +5,7 @@
  * collector sets its success gauge to 0, is logged once until it recovers,
  * and leaves the other collectors reporting.
  */
+import { gpuCollector, gpuCollectorIfPresent, type GpuDevice } from './gpu.js';
 import { performance } from 'node:perf_hooks';
 
 import { defaultConfig, type Config } from '../config/schema.js';
@@ -21,6 +22,8 @@ export interface HostReaders {
   cpu: () => Promise<CpuSeconds>;
   memory: () => Promise<MemoryReading>;
   network: () => Promise<NetworkReading>;
+  /** NVIDIA GPUs; without it, nvidia-smi is used when it is on the PATH. */
+  gpu?: () => Promise<GpuDevice[]>;
 }
 
 /** Host settings from the config; any left out take their defaults. */
@@ -118,12 +121,18 @@ function guardedRun<R>(
 function buildCollectors(
   store: MetricStore,
   settings: HostSettings,
-  readers: Partial<HostReaders> = {},
+  readers: Partial<HostReaders>,
+  log: Logger,
 ): Array<HostCollector<unknown>> {
+  // Leave a fifth of the interval so a slow nvidia-smi never overlaps runs.
+  const gpu = readers.gpu
+    ? gpuCollector(store, readers.gpu)
+    : gpuCollectorIfPresent(store, { timeoutSeconds: settings.intervalSeconds * 0.8, log });
   return [
     cpuCollector(store, readers.cpu),
     memoryCollector(store, readers.memory),
     networkCollector(store, settings.exclude, readers.network),
+    ...(gpu ? [gpu as HostCollector<unknown>] : []),
   ];
 }
 
@@ -144,7 +153,7 @@ export function startHostCollector(
     return { stop() {}, collectOnce: async () => {} };
   }
 
-  const collectors = buildCollectors(store, settings, options.readers);
+  const collectors = buildCollectors(store, settings, options.readers ?? {}, hostLog);
   const runs = collectors.map((c) =>
     guardedRun(c, store, settings.intervalSeconds, hostLog),
   );

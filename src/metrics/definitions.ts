@@ -288,6 +288,105 @@ export const host = {
   ),
 } as const;
 
+/** Labels of per-GPU series; the product name is on the info series only. */
+export const GPU_LABELS = ['gpu', 'uuid'] as const;
+
+/** The model-server health probe. */
+export const probe = {
+  up: {
+    name: 'inference_probe_up',
+    type: 'gauge',
+    help: 'Whether the last health probe of a model server succeeded (1) or failed (0).',
+    labels: ['target'],
+  },
+  duration: {
+    name: 'inference_probe_duration_seconds',
+    type: 'gauge',
+    help: 'How long the last health probe took, until its answer, error or timeout.',
+    labels: ['target'],
+  },
+  statusCode: {
+    name: 'inference_probe_http_status_code',
+    type: 'gauge',
+    help: 'HTTP status code of the last health probe response; absent when none came.',
+    labels: ['target'],
+  },
+  failures: {
+    name: 'inference_probe_failures_total',
+    type: 'counter',
+    help: 'Failed health probes, by reason.',
+    labels: ['target', 'reason'],
+  },
+  field: {
+    name: 'inference_probe_field_value',
+    type: 'gauge',
+    help: 'Numbers and booleans (as 0 or 1) from the last JSON health response, nested keys joined by underscores.',
+    labels: ['target', 'field'],
+  },
+} as const;
+
+/** The push endpoints, /ingest and /data. */
+export const push = {
+  requests: {
+    name: 'inference_ingest_requests_total',
+    type: 'counter',
+    help: 'Requests to the push endpoints, by route and HTTP status code.',
+    labels: ['route', 'code'],
+  },
+  pushedValue: {
+    name: 'inference_pushed_value',
+    type: 'gauge',
+    help: 'The last number pushed to /data, by pushing source and field.',
+    labels: ['source', 'field'],
+  },
+  pushedIgnored: {
+    name: 'inference_pushed_fields_ignored_total',
+    type: 'counter',
+    help: 'Fields pushed to /data and not kept, by reason (not_number, bad_name, over_limit).',
+    labels: ['reason'],
+  },
+  pushedLast: {
+    name: 'inference_pushed_last_timestamp_seconds',
+    type: 'gauge',
+    help: 'Wall-clock time of the last push to /data that kept a value, by source.',
+    labels: ['source'],
+  },
+} as const;
+
+/** NVIDIA GPUs, when the host has them. */
+export const gpu = {
+  info: {
+    name: 'inference_host_gpu_info',
+    type: 'gauge',
+    help: 'Constant 1 per NVIDIA GPU, labelled with its index, UUID and product name.',
+    labels: [...GPU_LABELS, 'name'],
+  },
+  utilization: {
+    name: 'inference_host_gpu_utilization_ratio',
+    type: 'gauge',
+    help: 'Share of the last sample period in which the GPU was running a kernel.',
+    labels: GPU_LABELS,
+  },
+  memoryUsed: {
+    name: 'inference_host_gpu_memory_used_bytes',
+    type: 'gauge',
+    help: 'GPU memory allocated by running contexts.',
+    labels: GPU_LABELS,
+  },
+  memoryTotal: {
+    name: 'inference_host_gpu_memory_total_bytes',
+    type: 'gauge',
+    help: 'GPU memory installed on the board.',
+    labels: GPU_LABELS,
+  },
+  power: {
+    name: 'inference_host_gpu_power_watts',
+    type: 'gauge',
+    help: 'Power drawn by the whole GPU board.',
+    labels: GPU_LABELS,
+  },
+} as const;
+
 /** The exporter itself. */
 export const exporter = {
   buildInfo: define(
@@ -312,5 +411,8 @@ export const ALL_METRICS: readonly MetricDefinition[] = [
   ...Object.values(limits),
   ...Object.values(ingest),
   ...Object.values(host),
+  ...Object.values(gpu),
+  ...Object.values(probe),
+  ...Object.values(push),
   ...Object.values(exporter),
 ];

@@ -80,3 +80,15 @@ describe('examples/config.yml', () => {
     expect(config.attribution).toEqual(defaultConfig().attribution);
   });
 });
+
+describe('probes in the config', () => {
+  it('reads probe targets with their defaults', () => {
+    const config = parseConfig('probes:\n  - name: ranker\n    url: http://127.0.0.1:8080\n');
+    expect(config.probes).toHaveLength(1);
+    expect(config.probes[0]).toMatchObject({ name: 'ranker', url: 'http://127.0.0.1:8080/health', intervalSeconds: 15, timeoutSeconds: 5 });
+  });
+
+  it('names the line and key of a bad probe setting', () => {
+    expect(() => parseConfig('probes:\n  - name: ranker\n    url: http://127.0.0.1:8080\n    intervall_seconds: 5\n', 'c.yml')).toThrow('c.yml:4: probes[0].intervall_seconds: unknown key');
+  });
+});

@@ -232,3 +232,66 @@ describe('inference-exporter behind --web.config.file', () => {
     expect(r.stderr).toContain(`${webConfig}:1: basic_auth_user`);
   });
 });
+
+describe('inference-exporter with a health probe and push ingest', () => {
+  it('probes the model server from the config file and accepts pushed events when enabled', async () => {
+    const health = createServer((socket) => {
+      socket.once('data', () => {
+        const body = '{"status":"ok","queue":{"pending":3}}';
+        socket.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+      });
+    });
+    await new Promise<void>((resolve) => health.listen(0, '127.0.0.1', resolve));
+    const healthPort = (health.address() as { port: number }).port;
+    const config = join(dir, 'probe.yml');
+    writeFileSync(config, [
+      'probes:',
+      '  - name: model-server',
+      `    url: http://127.0.0.1:${healthPort}/health`,
+      '    interval_seconds: 1',
+      '    timeout_seconds: 1',
+      '    fields:',
+      '      allow: [queue.pending]',
+      '',
+    ].join('\n'));
+    const cli = await startCli([`--config.file=${config}`, '--web.enable-ingest', '--no-collector.host']);
+    try {
+      await waitFor(async () => sum((await scrape(cli.port)).text, 'inference_probe_up', { target: 'model-server' }) === 1, 10_000, 'probe up');
+      const text = (await scrape(cli.port)).text;
+      expect(sum(text, 'inference_probe_field_value', { target: 'model-server', field: 'queue_pending' })).toBe(3);
+      expect(sum(text, 'inference_probe_http_status_code', { target: 'model-server' })).toBe(200);
+
+      const batch = lines.slice(0, 40);
+      const res = await fetch(`http://127.0.0.1:${cli.port}/ingest`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson' },
+        body: [...batch, 'not json'].join('\n') + '\n',
+      });
+      expect(res.status).toBe(200);
+      const summary = (await res.json()) as { status: string; accepted: number; rejected: number; errors: unknown[] };
+      expect(summary).toMatchObject({ status: 'partial', accepted: 40, rejected: 1 });
+      expect(summary.errors).toEqual([{ line: 41, reason: 'not_json' }]);
+      const after = (await scrape(cli.port)).text;
+      expect(sum(after, 'inference_log_lines_total', { result: 'parsed' })).toBe(40);
+      expect(sum(after, 'inference_requests_total')).toBe(batch.filter((l) => l.includes('"type":"inference"')).length);
+
+      health.close();
+      await waitFor(async () => sum((await scrape(cli.port)).text, 'inference_probe_up', { target: 'model-server' }) === 0, 10_000, 'probe down');
+      const down = (await scrape(cli.port)).text;
+      expect(sum(down, 'inference_probe_failures_total', { target: 'model-server', reason: 'connection_refused' })).toBeGreaterThan(0);
+    } finally {
+      health.close();
+      await cli.stop();
+    }
+  });
+
+  it('does not serve /ingest unless asked to', async () => {
+    const cli = await startCli(['--no-collector.host']);
+    try {
+      const res = await fetch(`http://127.0.0.1:${cli.port}/ingest`, { method: 'POST', body: '{}' });
+      expect(res.status).toBe(404);
+    } finally {
+      await cli.stop();
+    }
+  });
+});
