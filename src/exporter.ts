@@ -5,13 +5,14 @@
  */
 import type { Server } from 'node:http';
 import type { Config, SourceConfig } from './config/schema.js';
-import { JsonLineParser } from './formats/jsonl.js';
+import { createParser, parserOptions } from './formats/index.js';
 import type { LineResult } from './formats/events.js';
 import { startHostCollector } from './host/collector.js';
 import { errText, type LogFormat, type Logger } from './log.js';
 import * as defs from './metrics/definitions.js';
 import { Recorder } from './metrics/recorder.js';
 import { MetricStore, type StoreSnapshot } from './metrics/store.js';
+import { remediationRouter } from './remediation/router.js';
 import { createApp } from './server/app.js';
 import { ingestRouter } from './server/ingest.js';
 import { startProbes } from './sources/probe.js';
@@ -126,6 +127,9 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     isReady: () => true,
     history,
   });
+  if (config.remediation.enabled) {
+    app.use(remediationRouter({ config: config.remediation, store, log }));
+  }
   if (options.enableIngest) {
     app.use(ingestRouter({ recorder, store, log: log.child('push'), maxLineBytes: config.tail.maxLineBytes }));
   }
@@ -170,7 +174,7 @@ function startSource(
   initialPositions: FilePosition[],
   restarted: boolean,
 ): Tailer {
-  const parser = new JsonLineParser(source);
+  const parser = createParser(source.format, parserOptions(source));
   return new Tailer(
     {
       paths: source.paths,

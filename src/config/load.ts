@@ -5,6 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { LINE_FORMATS, createParser, parserOptions } from '../formats/index.js';
+import { errText } from '../log.js';
+import { loadRemediationNode } from '../remediation/config-load.js';
 import { ProbeConfigError, parseProbeConfig } from '../sources/probe.js';
 import { defaultConfig, defaultSource, type Config } from './schema.js';
 
@@ -23,14 +26,21 @@ export class ConfigError extends Error {
 /** Values a string key may take, by its snake_case path without indexes. */
 const ENUMS: Record<string, readonly string[]> = {
   'sources.type': ['auto', 'inference', 'feedback'],
-  'sources.format': ['jsonl'],
+  'sources.format': LINE_FORMATS,
+  'sources.latency_from': ['upstream', 'total'],
   'sources.fields.time_unit': ['auto', 'iso', 's', 'ms'],
   'sources.fields.latency_unit': ['s', 'ms', 'us'],
+};
+
+/** Numbers with their own bounds instead of ">= 0". */
+const RANGES: Record<string, [number, number]> = {
+  'sources.utc_offset_minutes': [-720, 840],
 };
 
 /** What each list holds, shown by an example value of the element type. */
 const ARRAY_ELEMENTS: Record<string, number | string> = {
   'sources.paths': '',
+  'sources.path_regex': '',
   'attribution.k': 0,
 };
 
@@ -49,6 +59,7 @@ const POSITIVE = new Set([
 ]);
 
 const WHOLE = new Set([
+  'sources.utc_offset_minutes',
   'attribution.k',
   'window.seconds',
   'attribution.max_pending_lists',
@@ -128,6 +139,7 @@ function value(w: Walk, node: Node | null, current: unknown, path: string, rule:
   };
   if (rule === 'sources') return sources(w, node, path);
   if (rule === 'probes') return probes(w, node, path);
+  if (rule === 'remediation') return loadRemediationNode(node, w.file, w.lines);
   if (Array.isArray(current)) {
     if (!isSeq(node)) return fail('must be a list');
     const element = ARRAY_ELEMENTS[rule] ?? '';
@@ -163,7 +175,11 @@ function number(raw: unknown, rule: string, fail: (d: string) => never): number 
     return fail(`must be a number, got ${JSON.stringify(raw ?? null)}`);
   }
   if (POSITIVE.has(rule) && raw <= 0) return fail(`must be > 0, got ${raw}`);
-  if (raw < 0) return fail(`must be >= 0, got ${raw}`);
+  const range = RANGES[rule];
+  if (range && (raw < range[0] || raw > range[1])) {
+    return fail(`must be between ${range[0]} and ${range[1]}, got ${raw}`);
+  }
+  if (!range && raw < 0) return fail(`must be >= 0, got ${raw}`);
   if (WHOLE.has(rule) && !Number.isInteger(raw)) return fail(`must be a whole number, got ${raw}`);
   return raw;
 }
@@ -176,6 +192,11 @@ function sources(w: Walk, node: Node | null, path: string): unknown {
     merge(w, item as Node, source as unknown as Record<string, unknown>, itemPath, 'sources');
     if (source.paths.length === 0) {
       throw new ConfigError(w.file, lineOf(w, item as Node), `${itemPath}.paths`, 'needs at least one file or glob');
+    }
+    try {
+      createParser(source.format, parserOptions(source));
+    } catch (err) {
+      throw new ConfigError(w.file, lineOf(w, item as Node), itemPath, errText(err));
     }
     return source;
   });

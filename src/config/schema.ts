@@ -1,3 +1,5 @@
+import type { LineFormat } from '../formats/index.js';
+import { defaultRemediationConfig, type RemediationConfig } from '../remediation/config.js';
 import type { ProbeTarget } from '../sources/probe.js';
 
 /**
@@ -32,7 +34,21 @@ export interface SourceConfig {
   paths: string[];
   /** What the lines hold; `auto` reads the type field of each line. */
   type: 'auto' | 'inference' | 'feedback';
-  format: 'jsonl';
+  /** How lines are written; see docs/log-format.md. */
+  format: LineFormat;
+  /**
+   * For access-log formats: patterns with named groups `model` and
+   * `version` matched against the request path; empty takes the format's.
+   */
+  pathRegex: string[];
+  /** For `regex`: the pattern, with named groups for the fields. */
+  pattern: string;
+  /** For `torchserve-metrics`: the metric read as latency. */
+  latencyMetric: string;
+  /** For nginx and Envoy: the model server's time, or the whole request's. */
+  latencyFrom: 'upstream' | 'total';
+  /** Offset from UTC of log times that carry no zone, in minutes. */
+  utcOffsetMinutes: number;
   /** Read files found at start from their beginning instead of their end. */
   fromBeginning: boolean;
   fields: FieldMapping;
@@ -81,6 +97,8 @@ export interface Config {
   };
   /** Model-server health endpoints to poll. */
   probes: ProbeTarget[];
+  /** Actions taken on Alertmanager webhooks at /-/remediate. */
+  remediation: RemediationConfig;
   host: {
     enabled: boolean;
     intervalSeconds: number;
@@ -112,6 +130,11 @@ export function defaultSource(paths: string[] = []): SourceConfig {
     paths,
     type: 'auto',
     format: 'jsonl',
+    pathRegex: [],
+    pattern: '',
+    latencyMetric: 'PredictionTime',
+    latencyFrom: 'upstream',
+    utcOffsetMinutes: 0,
     fromBeginning: false,
     fields: { ...DEFAULT_FIELDS },
     defaults: { model: '', version: 'unknown', scene: 'default', outcome: 'ok' },
@@ -127,6 +150,7 @@ export function defaultConfig(): Config {
     window: { seconds: 300 },
     limits: { maxLabelSets: 500, maxOutcomesPerLabelSet: 16 },
     probes: [],
+    remediation: defaultRemediationConfig(),
     host: {
       enabled: true,
       intervalSeconds: 5,

@@ -23,7 +23,7 @@ import {
 export const MAX_LABEL_LENGTH = 128;
 
 /** Action words other systems use, folded onto ours. */
-const ACTION_SYNONYMS: Record<string, FeedbackAction> = {
+export const ACTION_SYNONYMS: Record<string, FeedbackAction> = {
   click: 'click',
   clicked: 'click',
   view: 'click',
@@ -81,7 +81,9 @@ export class JsonLineParser {
 
   /** Parses one line. `nowMs` is used when a line carries no time. */
   parse(line: string, nowMs: number): LineResult {
-    if (line.trim() === '') return { ok: false, skipped: true, reason: 'blank' };
+    // A line opening with a brace cannot be blank: the trim is skipped.
+    const blank = line.charCodeAt(0) !== 0x7b && line.trim() === '';
+    if (blank) return { ok: false, skipped: true, reason: 'blank' };
     let obj: unknown;
     try {
       obj = JSON.parse(line);
@@ -97,7 +99,8 @@ export class JsonLineParser {
     if (kind === 'unknown') return malformed('unknown_kind', this.source.fields.type);
 
     const timeMs = this.timeOf(obj, nowMs);
-    if (Number.isNaN(timeMs)) return malformed('bad_time', this.source.fields.time);
+    // "Infinity" or "1e400" in seconds is a number, but no instant.
+    if (!Number.isFinite(timeMs)) return malformed('bad_time', this.source.fields.time);
 
     return kind === 'inference'
       ? this.inference(obj, timeMs)

@@ -387,6 +387,22 @@ export const gpu = {
   },
 } as const;
 
+/** The remediation receiver behind /-/remediate. */
+export const remediation = {
+  decisions: {
+    name: 'inference_remediation_decisions_total',
+    type: 'counter',
+    help: 'Decisions the remediation receiver took about alerts from Alertmanager, by rule and decision.',
+    labels: ['rule', 'decision'],
+  },
+  actionDuration: {
+    name: 'inference_remediation_action_duration_seconds',
+    type: 'histogram',
+    help: 'Time remediation actions took from start to result, in seconds.',
+    labels: ['rule'],
+  },
+} as const;
+
 /** The exporter itself. */
 export const exporter = {
   buildInfo: define(
@@ -414,5 +430,6 @@ export const ALL_METRICS: readonly MetricDefinition[] = [
   ...Object.values(gpu),
   ...Object.values(probe),
   ...Object.values(push),
+  ...Object.values(remediation),
   ...Object.values(exporter),
 ];

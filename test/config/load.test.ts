@@ -92,3 +92,37 @@ describe('probes in the config', () => {
     expect(() => parseConfig('probes:\n  - name: ranker\n    url: http://127.0.0.1:8080\n    intervall_seconds: 5\n', 'c.yml')).toThrow('c.yml:4: probes[0].intervall_seconds: unknown key');
   });
 });
+
+describe('source formats in the config', () => {
+  it('accepts the other log formats with their options', () => {
+    const config = parseConfig([
+      'sources:',
+      '  - paths: [/var/log/ts/access.log]',
+      '    format: torchserve-access',
+      '    utc_offset_minutes: -300',
+      '  - paths: [/var/log/app.log]',
+      '    format: regex',
+      '    pattern: "^(?<time>\\\\S+) (?<model>\\\\S+) (?<latency>\\\\d+)ms$"',
+      '',
+    ].join('\n'));
+    expect(config.sources.map((s) => s.format)).toEqual(['torchserve-access', 'regex']);
+    expect(config.sources[0]!.utcOffsetMinutes).toBe(-300);
+  });
+
+  it.each([
+    ['sources:\n  - paths: [a]\n    format: syslog\n', 'c.yml:3: sources[0].format: must be one of jsonl, torchserve-access, torchserve-metrics, nginx, envoy, regex, got "syslog"'],
+    ['sources:\n  - paths: [a]\n    format: regex\n', 'c.yml:2: sources[0]: pattern: required for format regex'],
+    ['sources:\n  - paths: [a]\n    utc_offset_minutes: 900\n', 'c.yml:3: sources[0].utc_offset_minutes: must be between -720 and 840, got 900'],
+  ])('fails on %j with %s', (text, message) => {
+    expect(() => parseConfig(text, 'c.yml')).toThrow(message);
+  });
+});
+
+describe('examples/compose/inference-exporter.yml', () => {
+  it('enables the remediation receiver in dry run with both rules', () => {
+    const config = loadConfigFile(new URL('../../examples/compose/inference-exporter.yml', import.meta.url).pathname);
+    expect(config.remediation.enabled).toBe(true);
+    expect(config.remediation.dryRun).toBe(true);
+    expect(config.remediation.rules.map((r) => r.name)).toEqual(['restart-model-server', 'failover-recommender']);
+  });
+});

@@ -295,3 +295,20 @@ describe('inference-exporter with a health probe and push ingest', () => {
     }
   });
 });
+
+describe('inference-exporter on a TorchServe access log', () => {
+  it('counts the requests of a real documentation sample by model and outcome', async () => {
+    const fixture = new URL('../formats/fixtures/torchserve-access/logging-md.log', import.meta.url).pathname;
+    const config = join(dir, 'torchserve.yml');
+    writeFileSync(config, `sources:\n  - paths: ['${fixture}']\n    format: torchserve-access\n    from_beginning: true\n`);
+    const cli = await startCli([`--config.file=${config}`, '--no-collector.host']);
+    try {
+      const text = await scrapeWhenCaughtUp(cli, 1);
+      expect(sum(text, 'inference_requests_total', { model: 'resnet-18', outcome: 'ok' })).toBe(1);
+      expect(sum(text, 'inference_request_duration_seconds_sum', { model: 'resnet-18' })).toBeCloseTo(0.118, 9);
+      expect(text).not.toContain('127.0.0.1');
+    } finally {
+      await cli.stop();
+    }
+  });
+});

@@ -6,7 +6,7 @@
  * stops, and the QPS-drop alert must fire and reach its webhooks.
  */
 import express from 'express';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,7 +17,7 @@ import { allPanelQueries } from '../../src/bundle/dashboards/queries.js';
 import { generateBundle } from '../../src/bundle/files.js';
 import { defaultDataPath } from '../../src/demo/main.js';
 import { runReplay } from '../../src/demo/replay.js';
-import { startCli, waitFor, type RunningCli } from '../e2e/helpers.js';
+import { scrape, startCli, sum, waitFor, type RunningCli } from '../e2e/helpers.js';
 import { freePort, query, startService, type Service } from './services.js';
 
 interface Delivery {
@@ -74,7 +74,18 @@ beforeAll(async () => {
     progress: false,
     signal: traffic.signal,
   });
-  exporter = await startCli([`--source.path=${logFile}`, '--tail.from-beginning']);
+  const exporterConfig = join(dir, 'exporter.yml');
+  writeFileSync(exporterConfig, [
+    'remediation:',
+    '  enabled: true',
+    '  dry_run: true',
+    '  rules:',
+    '    - name: failover-recommender',
+    '      match: { alertname: InferenceQPSDrop, action: failover }',
+    '      action: { type: failover, standby: recommender-standby, file: ' + join(dir, 'active-endpoint') + ' }',
+    '',
+  ].join('\n'));
+  exporter = await startCli([`--source.path=${logFile}`, '--tail.from-beginning', `--config.file=${exporterConfig}`]);
 
   const [promPort, amPort, hookPort, nobody] = [await freePort(), await freePort(), await freePort(), await freePort()];
   webhook = await startWebhook(hookPort);
@@ -85,7 +96,7 @@ beforeAll(async () => {
     modelServerTarget: `127.0.0.1:${nobody}`,
     smtpSmarthost: `127.0.0.1:${nobody}`,
     pagerWebhookUrl: `http://127.0.0.1:${hookPort}/pager`,
-    remediationWebhookUrl: `http://127.0.0.1:${hookPort}/-/remediate`,
+    remediationWebhookUrl: `http://127.0.0.1:${exporter.port}/-/remediate`,
     scrapeIntervalSeconds: 1,
     evaluationIntervalSeconds: 1,
     recordingWindows: ['10s', '1m', '5m'],
@@ -155,23 +166,30 @@ describe('the bundle on a real Prometheus and Alertmanager', () => {
     expect(await emptyQueries(exprs, 60_000)).toEqual([]);
   }, 90_000);
 
-  it('fires InferenceQPSDrop when traffic stops, and Alertmanager delivers it to the remediation and pager webhooks', async () => {
+  it('fires InferenceQPSDrop when traffic stops; Alertmanager pages and the remediation receiver decides a dry-run failover', async () => {
     // The drop compares with 20 s and 25 s earlier: let traffic run past both.
     await waitFor(async () => {
       const r = await query(prometheus.url, 'sum(rate(inference_requests_total[10s] offset 25s)) > 0.5');
       return r.length === 1;
     }, 60_000, 'steady traffic 25 s ago');
-    expect(deliveries.filter((d) => d.path === '/-/remediate')).toEqual([]);
+    expect(deliveries.filter((d) => d.path === '/pager')).toEqual([]);
     traffic.abort();
     await replay;
 
-    await waitFor(async () => deliveries.some((d) => d.path === '/-/remediate'), 60_000, 'remediation webhook called');
-    const remediation = deliveries.find((d) => d.path === '/-/remediate')!;
-    const alert = remediation.body.alerts.find((a) => a.labels.alertname === 'InferenceQPSDrop');
+    await waitFor(async () => deliveries.some((d) => d.path === '/pager'), 60_000, 'pager webhook called');
+    const page = deliveries.find((d) => d.path === '/pager')!;
+    const alert = page.body.alerts.find((a) => a.labels.alertname === 'InferenceQPSDrop');
     expect(alert?.status).toBe('firing');
     expect(alert?.labels.action).toBe('failover');
     expect(alert?.labels.severity).toBe('critical');
-    await waitFor(async () => deliveries.some((d) => d.path === '/pager'), 10_000, 'pager webhook called');
+
+    // The exporter's own receiver got the same alert and decided, in dry run.
+    await waitFor(async () => exporter.stderr().includes('msg="remediation decision"'), 20_000, 'remediation decision');
+    expect(exporter.stderr()).toMatch(/component=remediation msg="remediation decision" decision=dry_run alertname=InferenceQPSDrop rule=failover-recommender/);
+    const metrics = (await scrape(exporter.port)).text;
+    expect(sum(metrics, 'inference_remediation_decisions_total', { rule: 'failover-recommender', decision: 'dry_run' })).toBeGreaterThanOrEqual(1);
+    expect(sum(metrics, 'inference_remediation_decisions_total', { decision: 'run' })).toBe(0);
+    expect(existsSync(join(dir, 'active-endpoint'))).toBe(false);
 
     // With an alert firing, the dashboards' alert panels have data too.
     const alertPanels = [...new Set(panelQueries.map((q) => q.expr))].filter((e) => e.includes('ALERTS'));
