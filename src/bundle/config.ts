@@ -3,6 +3,7 @@
  * windows, durations, names and addresses. Defaults suit the docker-compose
  * stack; a deployment overrides single fields and regenerates.
  */
+import { VERSION } from '../version.js';
 
 /** Severity levels, defined once. */
 export const SEVERITY = {
@@ -134,6 +135,13 @@ export interface BundleConfig {
   dashboardRefresh: string;
   /** Folder in the Grafana container the file provider reads. */
   dashboardsPath: string;
+
+  /** Namespace of every Kubernetes manifest under deploy/kubernetes/; create it before applying. */
+  kubernetesNamespace: string;
+  /** Exporter image with its tag; push your own build and pin it to a tag or digest. */
+  exporterImage: string;
+  /** Stands in for your model server's image in the sidecar example; the server must write JSON Lines to /var/log/model-server/. */
+  modelServerImage: string;
 }
 
 /** Defaults for the docker-compose stack. */
@@ -202,6 +210,10 @@ export const DEFAULT_BUNDLE_CONFIG: Readonly<BundleConfig> = {
   dashboardTags: ['inference', 'inference-exporter'],
   dashboardRefresh: '30s',
   dashboardsPath: '/var/lib/grafana/dashboards',
+
+  kubernetesNamespace: 'inference',
+  exporterImage: `inference-exporter:${VERSION}`,
+  modelServerImage: 'registry.example.com/shop/model-server:1.0.0',
 };
 
 const DURATION = /^[1-9][0-9]*(ms|s|m|h|d|w)$/;

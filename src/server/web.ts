@@ -100,6 +100,12 @@ export function createWebServer(
 }
 
 /**
+ * Liveness and readiness answer without credentials, as orchestrators'
+ * probes carry none; they say only "Healthy." or "Ready.".
+ */
+const OPEN_PATHS = new Set(['/-/healthy', '/-/ready']);
+
+/**
  * The app behind audit, headers and auth, in that order: refused requests
  * are audited and carry the headers too.
  */
@@ -116,7 +122,11 @@ function frontApp(
     res.set(live.headers);
     next();
   });
-  front.use(auth.middleware());
+  const guard = auth.middleware();
+  front.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.method === 'GET' && OPEN_PATHS.has(req.path)) return next();
+    return guard(req, res, next);
+  });
   front.use(app as express.RequestHandler);
   return front;
 }

@@ -212,6 +212,10 @@ describe('inference-exporter behind --web.config.file', () => {
       const url = `http://127.0.0.1:${cli.port}`;
       expect((await fetch(`${url}/metrics`)).status).toBe(401);
       expect((await fetch(`${url}/`)).status).toBe(401);
+      expect((await fetch(`${url}/api/v1/status`)).status).toBe(401);
+      // Orchestrators' probes carry no credentials; these two say nothing else.
+      expect((await fetch(`${url}/-/healthy`)).status).toBe(200);
+      expect((await fetch(`${url}/-/ready`)).status).toBe(200);
       const auth = { authorization: `Basic ${Buffer.from('prometheus:s3cret').toString('base64')}` };
       const ok = await fetch(`${url}/metrics`, { headers: auth });
       expect(ok.status).toBe(200);
