@@ -17,6 +17,56 @@ export const SEVERITY = {
 
 export type Severity = (typeof SEVERITY)[keyof typeof SEVERITY];
 
+/**
+ * Names of the metrics Triton, TorchServe and vLLM serve on their own
+ * /metrics, scraped as job `modelServerJob`. The dashboards' collapsed
+ * "Model server (native metrics)" row reads them; panels of a server you do
+ * not run stay empty. Names and types are those each project documents;
+ * rename one here when a server release changes it.
+ */
+export interface ModelServerMetrics {
+  /** Triton counter of successful requests, labelled `model` and `version`. */
+  tritonRequestSuccess: string;
+  /** Triton counter of failed requests; newer releases add a `reason` label. */
+  tritonRequestFailure: string;
+  /** Triton counter: summed end-to-end request time in microseconds. */
+  tritonRequestDurationMicroseconds: string;
+  /** Triton counter: summed time requests waited in the scheduler queue, in microseconds. */
+  tritonQueueDurationMicroseconds: string;
+  /** Triton gauge of requests waiting to run, per model. */
+  tritonPendingRequests: string;
+  /** TorchServe counter of inference requests, labelled `model_name` and `model_version`. */
+  torchserveRequests: string;
+  /** TorchServe counter: summed inference time in microseconds. */
+  torchserveInferenceLatencyMicroseconds: string;
+  /** TorchServe counter: summed queue time in microseconds. */
+  torchserveQueueLatencyMicroseconds: string;
+  /** vLLM histogram of end-to-end request latency in seconds, without `_bucket`; labelled `model_name`. */
+  vllmE2eRequestLatencySeconds: string;
+  /** vLLM gauge of requests in the running batch. */
+  vllmRequestsRunning: string;
+  /** vLLM gauge of requests waiting to be scheduled. */
+  vllmRequestsWaiting: string;
+  /** vLLM counter of finished requests, labelled `finished_reason`. */
+  vllmRequestSuccess: string;
+}
+
+/** The names Triton, TorchServe and vLLM use today. */
+export const DEFAULT_MODEL_SERVER_METRICS: Readonly<ModelServerMetrics> = {
+  tritonRequestSuccess: 'nv_inference_request_success',
+  tritonRequestFailure: 'nv_inference_request_failure',
+  tritonRequestDurationMicroseconds: 'nv_inference_request_duration_us',
+  tritonQueueDurationMicroseconds: 'nv_inference_queue_duration_us',
+  tritonPendingRequests: 'nv_inference_pending_request_count',
+  torchserveRequests: 'ts_inference_requests_total',
+  torchserveInferenceLatencyMicroseconds: 'ts_inference_latency_microseconds',
+  torchserveQueueLatencyMicroseconds: 'ts_queue_latency_microseconds',
+  vllmE2eRequestLatencySeconds: 'vllm:e2e_request_latency_seconds',
+  vllmRequestsRunning: 'vllm:num_requests_running',
+  vllmRequestsWaiting: 'vllm:num_requests_waiting',
+  vllmRequestSuccess: 'vllm:request_success_total',
+};
+
 export interface BundleConfig {
   /** Scrape job of the exporter. Change with `exporterSelector`. */
   exporterJob: string;
@@ -26,8 +76,10 @@ export interface BundleConfig {
   exporterTarget: string;
   /** Scrape job of the model server's own /metrics. */
   modelServerJob: string;
-  /** host:port of the model server; change when it listens elsewhere. */
+  /** host:port of the model server's /metrics; change when it listens elsewhere (Triton serves it on 8002, TorchServe on 8082). */
   modelServerTarget: string;
+  /** The model server's own metric names, by server; override single names. */
+  modelServerMetrics: ModelServerMetrics;
   /** host:port Prometheus scrapes itself on. */
   prometheusTarget: string;
   /** host:port of Alertmanager, for alert delivery and its scrape. */
@@ -151,6 +203,7 @@ export const DEFAULT_BUNDLE_CONFIG: Readonly<BundleConfig> = {
   exporterTarget: 'inference-exporter:10464',
   modelServerJob: 'model-server',
   modelServerTarget: 'model-server:8080',
+  modelServerMetrics: DEFAULT_MODEL_SERVER_METRICS,
   prometheusTarget: 'prometheus:9090',
   alertmanagerTarget: 'alertmanager:9093',
   probeUpMetric: 'inference_probe_up',
@@ -231,15 +284,39 @@ export function validateBundleConfig(partial: unknown): BundleConfig {
     if (!Object.hasOwn(DEFAULT_BUNDLE_CONFIG, key)) {
       throw new Error(`bundle config: unknown key "${key}"`);
     }
-    checkType(key, value, merged[key]);
-    merged[key] = value;
+    merged[key] =
+      key === 'modelServerMetrics'
+        ? mergeModelServerMetrics(value)
+        : checkType(key, value, merged[key]);
   }
   const config = merged as unknown as BundleConfig;
   checkRules(config);
   return config;
 }
 
-function checkType(key: string, value: unknown, expected: unknown): void {
+/** A metric name as the Prometheus text format allows it. */
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+function mergeModelServerMetrics(partial: unknown): ModelServerMetrics {
+  if (typeof partial !== 'object' || partial === null || Array.isArray(partial)) {
+    throw new Error(`bundle config: "modelServerMetrics" must be an object, got ${JSON.stringify(partial)}`);
+  }
+  const merged: Record<string, string> = { ...DEFAULT_MODEL_SERVER_METRICS };
+  for (const [key, value] of Object.entries(partial)) {
+    const at = `modelServerMetrics.${key}`;
+    if (!Object.hasOwn(DEFAULT_MODEL_SERVER_METRICS, key)) {
+      throw new Error(`bundle config: unknown key "${at}"`);
+    }
+    if (typeof value !== 'string' || !METRIC_NAME.test(value)) {
+      throw new Error(`bundle config: "${at}" must be a metric name, got ${JSON.stringify(value)}`);
+    }
+    merged[key] = value;
+  }
+  return merged as unknown as ModelServerMetrics;
+}
+
+/** Returns `value` once it has the type of the default. */
+function checkType(key: string, value: unknown, expected: unknown): unknown {
   const want = Array.isArray(expected) ? 'string[]' : typeof expected;
   const isStringList =
     Array.isArray(value) && value.every((v) => typeof v === 'string');
@@ -249,6 +326,7 @@ function checkType(key: string, value: unknown, expected: unknown): void {
     const got = JSON.stringify(value);
     throw new Error(`bundle config: "${key}" must be ${want}, got ${got}`);
   }
+  return value;
 }
 
 function checkRules(config: BundleConfig): void {

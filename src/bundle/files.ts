@@ -15,6 +15,7 @@ import {
   dashboardProvisioning,
   datasourceProvisioning,
 } from './dashboards/provisioning.js';
+import { healthDashboard } from './dashboards/health.js';
 import { modelDashboard } from './dashboards/model.js';
 import { overviewDashboard } from './dashboards/overview.js';
 import {
@@ -85,6 +86,7 @@ export function generateBundle(config: BundleConfig): Map<string, string> {
   const dashboards = new Map([
     ['inference-overview.json', toJson(overviewDashboard(config))],
     ['inference-model.json', toJson(modelDashboard(config))],
+    ['inference-exporter-health.json', toJson(healthDashboard(config))],
   ]);
   return new Map([
     ['prometheus/prometheus.yml', toYaml(prometheusConfig(config))],

@@ -1,9 +1,11 @@
 /**
  * The demo model server as a command: replays the shipped shop data as
- * recommendation traffic into a JSON Lines log for the exporter to tail.
+ * recommendation traffic into a JSON Lines log for the exporter to tail,
+ * and with --web.listen-address answers health probes on /health.
  *
  *   node dist/src/demo/main.js --output=PATH [--data=CSV] [--speedup=N]
  *     [--clock=now|source] [--loop] [--k=N] [--limit=N] [--no-progress]
+ *     [--web.listen-address=HOST:PORT]
  *
  * Importing this module only defines things; it runs when it is the
  * program's entry point.
@@ -13,7 +15,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { createLogger, errText } from '../log.js';
+import type { Writable } from 'node:stream';
+
+import { createLogger, errText, type Logger } from '../log.js';
+import { parseListenAddress, type ListenAddress } from '../server/listen.js';
+import {
+  ServingTracker,
+  startHealthServer,
+  trackedFileOutput,
+  type HealthServer,
+} from './http.js';
 import type { ProgressOutput } from './progress.js';
 import { runReplay, type ReplayClock } from './replay.js';
 
@@ -34,6 +45,9 @@ Flags:
   --k=10                items per recommendation list
   --limit=N             stop after N invoices
   --no-progress         no progress line on stderr
+  --web.listen-address=HOST:PORT
+                        answer GET /health with what was served so far
+                        (default: off; ":8080" listens on every interface)
   --help                print this and exit
 `;
 
@@ -52,6 +66,8 @@ export interface DemoCommand {
   k: number;
   limit: number | undefined;
   progress: boolean;
+  /** Where /health listens; undefined serves no HTTP. */
+  listenAddress: ListenAddress | undefined;
   help: boolean;
 }
 
@@ -100,6 +116,7 @@ const FLAGS = {
   k: { type: 'string' },
   limit: { type: 'string' },
   'no-progress': { type: 'boolean', default: false },
+  'web.listen-address': { type: 'string' },
   help: { type: 'boolean', default: false },
 } as const;
 
@@ -113,6 +130,15 @@ function readFlags(argv: string[]): ReturnType<typeof parseFlags>['values'] {
 
 function parseFlags(argv: string[]) {
   return parseArgs({ args: argv, options: FLAGS, strict: true });
+}
+
+function listenFlag(text: string | undefined): ListenAddress | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseListenAddress(text);
+  } catch (err) {
+    throw new UsageError(errText(err));
+  }
 }
 
 /** Reads the command line; throws `UsageError` naming a bad flag. */
@@ -137,6 +163,7 @@ export function parseDemoArgs(
     k: numberFlag('k', flags.k, COUNT) ?? 10,
     limit: numberFlag('limit', flags.limit, COUNT),
     progress: !flags['no-progress'],
+    listenAddress: listenFlag(flags['web.listen-address']),
     help: flags.help,
   };
 }
@@ -158,6 +185,39 @@ const processIo: CommandIo = {
   progress: process.stderr,
 };
 
+/** The health endpoint and the log output it watches. */
+interface Health {
+  server: HealthServer;
+  output: Writable;
+}
+
+/** Opens the watched output and binds /health; undefined when not asked. */
+async function startHealth(
+  command: DemoCommand,
+  log: Logger,
+): Promise<Health | undefined> {
+  if (!command.listenAddress) return undefined;
+  const tracker = new ServingTracker();
+  const output = await trackedFileOutput(command.output, tracker);
+  try {
+    const server = await startHealthServer(command.listenAddress, tracker);
+    log.info('health endpoint listening', {
+      address: server.address,
+      path: '/health',
+    });
+    return { server, output };
+  } catch (err) {
+    output.end();
+    throw err;
+  }
+}
+
+async function stopHealth(health: Health | undefined): Promise<void> {
+  if (!health) return;
+  await health.server.close();
+  await new Promise<void>((resolve) => health.output.end(resolve));
+}
+
 async function replay(command: DemoCommand, io: CommandIo): Promise<number> {
   const write = (line: string): void => io.stderr(`${line}\n`);
   const log = createLogger({ write }, 'demo');
@@ -169,10 +229,12 @@ async function replay(command: DemoCommand, io: CommandIo): Promise<number> {
     loop: command.loop,
     k: command.k,
   });
+  let health: Health | undefined;
   try {
+    health = await startHealth(command, log);
     const summary = await runReplay({
       dataPath: command.dataPath,
-      output: command.output,
+      output: health?.output ?? command.output,
       speedup: command.speedup,
       clock: command.clock,
       loop: command.loop,
@@ -187,6 +249,8 @@ async function replay(command: DemoCommand, io: CommandIo): Promise<number> {
   } catch (err) {
     log.error('replay failed', { err: errText(err) });
     return 1;
+  } finally {
+    await stopHealth(health);
   }
 }
 

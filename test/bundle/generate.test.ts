@@ -73,6 +73,9 @@ describe('metric names', () => {
       (m) => `${m.name}_bucket`,
     ),
     config.probeUpMetric,
+    // The model server's own names, from the bundle config by design.
+    ...Object.values(config.modelServerMetrics),
+    `${config.modelServerMetrics.vllmE2eRequestLatencySeconds}_bucket`,
   ]);
   const files = generateBundle(config);
   const recordingFile = parse(

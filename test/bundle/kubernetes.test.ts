@@ -93,7 +93,7 @@ describe('Kubernetes manifests', () => {
   it('validate against the Kubernetes and Prometheus Operator schemas', () => {
     const kinds = [...docs.values()].map((d) => d.kind as string).sort();
     expect(kinds).toEqual([
-      'ConfigMap', 'ConfigMap', 'Deployment', 'Deployment',
+      'ConfigMap', 'ConfigMap', 'ConfigMap', 'Deployment', 'Deployment',
       'PrometheusRule', 'PrometheusRule', 'Secret', 'Secret',
       'Service', 'Service', 'Service', 'ServiceMonitor',
     ]);
@@ -117,7 +117,7 @@ describe('Kubernetes manifests', () => {
     expect(kustomization.kind).toBe('Kustomization');
     expect(kustomization.namespace).toBe('inference');
     expect([...kustomization.resources].sort()).toEqual([...docs.keys()].sort());
-    expect(docs.size).toBe(12);
+    expect(docs.size).toBe(13);
   });
 
   it('hold exactly the groups of the generated rule files', () => {

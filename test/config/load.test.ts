@@ -119,6 +119,19 @@ describe('source formats in the config', () => {
 });
 
 describe('examples/compose/inference-exporter.yml', () => {
+  it('probes the demo model server every 15 s, exporting its two counts', () => {
+    const config = loadConfigFile(new URL('../../examples/compose/inference-exporter.yml', import.meta.url).pathname);
+    expect(config.probes).toEqual([
+      {
+        name: 'model-server',
+        url: 'http://model-server:8080/health',
+        intervalSeconds: 15,
+        timeoutSeconds: 5,
+        fields: { allow: ['invoices_served', 'lists_served'], prefix: '' },
+      },
+    ]);
+  });
+
   it('enables the remediation receiver in dry run with both rules', () => {
     const config = loadConfigFile(new URL('../../examples/compose/inference-exporter.yml', import.meta.url).pathname);
     expect(config.remediation.enabled).toBe(true);

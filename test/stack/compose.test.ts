@@ -153,6 +153,7 @@ describe('docker-compose.yml', () => {
       '--clock=now',
       '--loop',
       '--no-progress',
+      '--web.listen-address=:8080',
     ]);
     expect(service('inference-exporter').command).toEqual([
       '--source.path=/var/log/model-server/model-server.jsonl',
@@ -254,14 +255,23 @@ describe('docker-compose.yml against the generated bundle', () => {
     for (const host of webhooks) expect(reach(host), host).toBe(true);
 
     const prom = read('prometheus/prometheus.yml');
-    const targets = (prom.scrape_configs as Array<{ static_configs: Array<{ targets: string[] }> }>)
-      .flatMap((job) => job.static_configs.flatMap((c) => c.targets));
+    const jobs = prom.scrape_configs as Array<{ job_name: string; metrics_path?: string; static_configs: Array<{ targets: string[] }> }>;
+    const targets = jobs.flatMap((job) => job.static_configs.flatMap((c) => c.targets));
     const alerting = prom.alerting.alertmanagers[0].static_configs[0].targets as string[];
-    // The demo model server serves no /metrics: its scrape target is the
-    // one address with a service but no listener.
     const unreachable = [...targets, ...alerting].filter((t) => !reach(t));
-    expect(unreachable).toEqual(['model-server:8080']);
-    expect(Object.keys(compose.services)).toContain('model-server');
+    expect(unreachable).toEqual([]);
+    // The demo listens on 8080 for /health only; its /metrics answers 404,
+    // so this target stays down in the stack (README, "The stack").
+    const modelServer = jobs.find((j) => j.job_name === 'model-server')!;
+    expect(modelServer.static_configs[0]!.targets).toEqual(['model-server:8080']);
+    expect(modelServer.metrics_path).toBe('/metrics');
+
+    // The exporter probes the demo's /health on the port it listens on.
+    const exporterConfig = read('examples/compose/inference-exporter.yml');
+    const probeUrls = (exporterConfig.probes as Array<{ url: string }>).map((p) => new URL(p.url));
+    expect(probeUrls.map((u) => `${u.host}${u.pathname}`)).toEqual(['model-server:8080/health']);
+    expect(reach(probeUrls[0]!.host)).toBe(true);
+    expect(service('model-server').command).toContain(`--web.listen-address=:${probeUrls[0]!.port}`);
 
     const datasource = read('grafana/provisioning/datasources/prometheus.yaml');
     expect(reach(new URL(datasource.datasources[0].url).host)).toBe(true);

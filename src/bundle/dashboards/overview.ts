@@ -1,12 +1,14 @@
 /**
  * The overview dashboard: traffic, errors, latency and quality for every
- * model and version, host resources, and the alerts firing now.
+ * model and version, host resources, the alerts firing now, and, folded
+ * away, the model server's own latency and queue metrics.
  */
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { host } from '../../metrics/definitions.js';
 import type { BundleConfig } from '../config.js';
 import { series } from '../promql.js';
 import { recorded } from '../recording.js';
+import { nativeMetricsRow } from './native.js';
 import {
   INSTANCE_FILTER,
   MODEL_FILTER,
@@ -56,6 +58,7 @@ export function overviewDashboard(config: BundleConfig): dashboard.Dashboard {
   addQualityRow(builder, config);
   addHostRow(builder, config);
   addAlertsRow(builder);
+  builder.withRow(nativeMetricsRow(config));
   return numberPanels(builder.build());
 }
 

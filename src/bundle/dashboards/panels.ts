@@ -149,10 +149,23 @@ function queryVariable(
   return multi ? variable.includeAll(true).allValue('.*') : variable;
 }
 
+type BoardPanel = NonNullable<dashboard.Dashboard['panels']>[number];
+
+/**
+ * Every panel in reading order, those inside collapsed rows right after
+ * their row; Grafana keeps a collapsed row's panels in the row itself.
+ */
+export function boardPanels(board: dashboard.Dashboard): BoardPanel[] {
+  return (board.panels ?? []).flatMap((panel) => {
+    const nested = 'panels' in panel ? (panel.panels ?? []) : [];
+    return [panel, ...nested];
+  });
+}
+
 /** Built dashboards get panel ids in reading order, so they stay stable. */
 export function numberPanels(board: dashboard.Dashboard): dashboard.Dashboard {
   let id = 1;
-  for (const panel of board.panels ?? []) {
+  for (const panel of boardPanels(board)) {
     panel.id = id++;
   }
   return board;

@@ -4,8 +4,10 @@
  */
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { DEFAULT_BUNDLE_CONFIG, type BundleConfig } from '../config.js';
+import { healthDashboard } from './health.js';
 import { modelDashboard } from './model.js';
 import { overviewDashboard } from './overview.js';
+import { boardPanels } from './panels.js';
 
 export interface PanelQuery {
   /** Dashboard uid. */
@@ -15,9 +17,13 @@ export interface PanelQuery {
   expr: string;
 }
 
-/** Both dashboards, in file order. */
+/** Every dashboard, in file order. */
 export function allDashboards(config: BundleConfig): dashboard.Dashboard[] {
-  return [overviewDashboard(config), modelDashboard(config)];
+  return [
+    overviewDashboard(config),
+    modelDashboard(config),
+    healthDashboard(config),
+  ];
 }
 
 /**
@@ -36,7 +42,7 @@ export function allPanelQueries(
 ): PanelQuery[] {
   const queries: PanelQuery[] = [];
   for (const board of allDashboards(config)) {
-    for (const panel of board.panels ?? []) {
+    for (const panel of boardPanels(board)) {
       const targets = 'targets' in panel ? (panel.targets ?? []) : [];
       for (const target of targets) {
         const expr = (target as { expr?: string }).expr ?? '';
