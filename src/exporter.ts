@@ -98,15 +98,23 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   const host = config.host.enabled ? startHostCollector(store, config.host, log) : undefined;
   const probes = startProbes(store, config.probes, log.child('probe'));
 
+  // A failing save is counted every time, logged when its reason changes.
+  let saveFailure = '';
   const save = async () => {
     if (!positions) return;
     const files: FilePosition[] = tailers.flatMap((t) => t.positions());
     const counters = store.snapshot(isPersisted);
+    const fields = { component: 'positions', file: config.positions.file };
     try {
       await positions.save({ version: 1, files, extra: { counters } satisfies PositionsExtra });
+      if (saveFailure) log.info('positions saved again', fields);
+      saveFailure = '';
     } catch (err) {
       errors.labels('positions_write').inc();
-      log.error('cannot save positions', { component: 'positions', file: config.positions.file, err: errText(err) });
+      const cause = (err as Error).cause as NodeJS.ErrnoException | undefined;
+      const reason = cause?.code ?? errText(err);
+      if (reason !== saveFailure) log.error('cannot save positions, will retry', { ...fields, err: errText(err) });
+      saveFailure = reason;
     }
   };
   let saving: Promise<void> = Promise.resolve();

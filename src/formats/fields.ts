@@ -30,7 +30,7 @@ export function toEpochMillis(value: unknown, unit: FieldMapping['timeUnit']): n
       const n = Number(value);
       return unit === 's' ? n * 1000 : n;
     }
-    return parseIsoUtc(value) ?? Date.parse(value);
+    return isoMillis(value);
   }
   if (typeof value !== 'number' || !Number.isFinite(value)) return NaN;
   if (unit === 'iso') return NaN;
@@ -57,7 +57,8 @@ function digits(text: string, start: number, count: number): number {
 }
 
 function daysInMonth(year: number, month: number): number {
-  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  if (month === 4 || month === 6 || month === 9 || month === 11) return 30;
+  if (month !== 2) return 31;
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   return leap ? 29 : 28;
 }
@@ -90,6 +91,19 @@ export function parseIsoUtc(text: string): number | undefined {
   if (hour < 0 || hour > 23 || minute < 0 || minute > 59) return undefined;
   if (second < 0 || second > 59) return undefined;
   return Date.UTC(year, month - 1, day, hour, minute, second, millis);
+}
+
+/** The last UTC time read by parseIsoUtc; lines of one burst share it. */
+let lastIsoText = '';
+let lastIsoMillis = NaN;
+
+function isoMillis(text: string): number {
+  if (text === lastIsoText) return lastIsoMillis;
+  const millis = parseIsoUtc(text);
+  if (millis === undefined) return Date.parse(text);
+  lastIsoText = text;
+  lastIsoMillis = millis;
+  return millis;
 }
 
 const LATENCY_SCALE: Record<FieldMapping['latencyUnit'], number> = {

@@ -8,7 +8,12 @@ import { AttributionJoin, gainsAtK, type QualitySink } from '../quality/attribut
 import { f1, ratio } from '../quality/ranking.js';
 import { SlidingWindow } from '../quality/window.js';
 import * as defs from './definitions.js';
-import type { CounterChild, HistogramChild, MetricStore } from './store.js';
+import type {
+  CounterChild,
+  GaugeChild,
+  HistogramChild,
+  MetricStore,
+} from './store.js';
 
 /** The value that label values past a series limit are folded into. */
 export const OVERFLOW = 'overflow';
@@ -54,6 +59,13 @@ export class Recorder {
   private readonly now: () => number;
   private readonly startMs: number;
   private readonly f;
+  /**
+   * Children every line or feedback event touches, looked up once and only
+   * on first use, so that a series appears exactly when it first counts.
+   */
+  private parsedLines: CounterChild | undefined;
+  private lastLine: GaugeChild | undefined;
+  private readonly feedbackChildren = new Map<string, Map<string, CounterChild>>();
 
   constructor(
     private readonly store: MetricStore,
@@ -106,13 +118,14 @@ export class Recorder {
   /** Counts one input line by its parse result, then records its event. */
   line(result: LineResult): void {
     if (result.ok) {
-      this.f.lines.labels('parsed', 'ok').inc();
+      (this.parsedLines ??= this.f.lines.labels('parsed', 'ok')).inc();
       if (result.event.kind === 'inference') this.inference(result.event);
       else this.feedback(result.event);
     } else {
-      this.f.lines.labels(result.skipped ? 'skipped' : 'malformed', result.reason).inc();
+      const kind = result.skipped ? 'skipped' : 'malformed';
+      this.f.lines.labels(kind, result.reason).inc();
     }
-    this.f.lastLine.labels().set(this.now() / 1000);
+    (this.lastLine ??= this.f.lastLine.labels()).set(this.now() / 1000);
   }
 
   inference(event: InferenceEvent): void {
@@ -203,9 +216,23 @@ export class Recorder {
       },
       relevant: (labelId, ordinal, rank, best) =>
         this.credit(labelId, ordinal, rank, best),
-      feedback: (action, attribution) => this.f.feedback.labels(action, attribution).inc(),
+      feedback: (action, attribution) => this.feedbackChild(action, attribution).inc(),
       evicted: (reason, count) => this.f.evictions.labels(reason).inc(count),
     };
+  }
+
+  private feedbackChild(action: string, attribution: string): CounterChild {
+    let byAttribution = this.feedbackChildren.get(action);
+    if (!byAttribution) {
+      byAttribution = new Map();
+      this.feedbackChildren.set(action, byAttribution);
+    }
+    let child = byAttribution.get(attribution);
+    if (!child) {
+      child = this.f.feedback.labels(action, attribution);
+      byAttribution.set(attribution, child);
+    }
+    return child;
   }
 
   private credit(labelId: number, ordinal: number, rank: number, best: number): void {

@@ -4,7 +4,7 @@
  * recounting lines. Saves are atomic (temp file, fsync, rename, fsync of the
  * directory), so a crash leaves either the old file or the new one.
  */
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errText } from '../log.js';
 import type { Logger } from '../log.js';
@@ -68,6 +68,17 @@ function errCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;
 }
 
+/** The name of a temp file a save of `path` writes before its rename. */
+function tempName(path: string, pid: number, serial: number): string {
+  return `.${basename(path)}.${pid}.${serial}.tmp`;
+}
+
+function isTempOf(path: string, name: string): boolean {
+  const prefix = `.${basename(path)}.`;
+  if (!name.startsWith(prefix) || !name.endsWith('.tmp')) return false;
+  return /^\d+\.\d+$/.test(name.slice(prefix.length, -'.tmp'.length));
+}
+
 /** Reads and writes one positions file. */
 export class PositionsFile {
   private saving: Promise<void> = Promise.resolve();
@@ -84,6 +95,7 @@ export class PositionsFile {
    * the file, and the exporter starts fresh rather than refusing to run.
    */
   async load(): Promise<PositionsState | undefined> {
+    await this.removeStrayTemps();
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -123,11 +135,29 @@ export class PositionsFile {
     return next;
   }
 
+  /**
+   * Removes temp files left by a run that died between writing one and
+   * renaming it: the file they would have replaced is still whole.
+   */
+  private async removeStrayTemps(): Promise<void> {
+    const dir = dirname(this.path);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const stray = names.filter((name) => isTempOf(this.path, name));
+    for (const name of stray) await unlink(join(dir, name)).catch(() => {});
+    if (stray.length > 0) {
+      this.log.info('removed temp files of an interrupted save', {
+        file: this.path,
+        count: stray.length,
+      });
+    }
+  }
+
   private async write(text: string): Promise<void> {
     const dir = dirname(this.path);
     const serial = ++this.tempSerial;
-    const name = `.${basename(this.path)}.${process.pid}.${serial}.tmp`;
-    const temp = join(dir, name);
+    const temp = join(dir, tempName(this.path, process.pid, serial));
+    // A rename would replace whatever is there, /dev/null included.
+    await refuseNonRegular(this.path);
     try {
       const handle = await open(temp, 'w', 0o644);
       try {
@@ -145,6 +175,21 @@ export class PositionsFile {
         { cause: err },
       );
     }
+  }
+}
+
+/** Throws unless `path` is missing or a regular file (links followed). */
+async function refuseNonRegular(path: string): Promise<void> {
+  const found = await stat(path).catch((err: unknown) => {
+    if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return undefined;
+    throw new Error(`cannot save positions file ${path}: ${errText(err)}`, {
+      cause: err,
+    });
+  });
+  if (found && !found.isFile()) {
+    throw new Error(
+      `cannot save positions file ${path}: it exists and is not a regular file`,
+    );
   }
 }
 

@@ -117,6 +117,11 @@ const MAX_BYTES_PER_POLL = 16 * 1024 * 1024;
 /** How far back a start at the end looks for the last complete line. */
 const END_PROBE_BYTES = 64 * 1024;
 const DEFAULT_ROTATE_WAIT_MILLIS = 5000;
+/**
+ * Bytes at the start of a file kept to notice a copytruncate that the size
+ * alone hides: truncated, then written past our offset before a poll.
+ */
+const HEAD_BYTES = 1024;
 
 interface OpenFile {
   key: string;
@@ -128,6 +133,8 @@ interface OpenFile {
   /** When the path stopped leading to this file; undefined while it does. */
   detachedAt: number | undefined;
   lastGrowthAt: number;
+  /** The file's first bytes as read, up to HEAD_BYTES. */
+  head: Buffer;
 }
 
 /** A file just opened, with the stats of its descriptor. */
@@ -179,7 +186,11 @@ export class Tailer {
   private readonly saved = new Map<string, FilePosition>();
   /** Faults already logged, by operation and path, with their reason. */
   private readonly failing = new Map<string, string>();
-  private readonly chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  /** Two read buffers: one being parsed while the other is filled. */
+  private readonly chunks = [
+    Buffer.allocUnsafe(CHUNK_BYTES),
+    Buffer.allocUnsafe(CHUNK_BYTES),
+  ];
   private readonly rotateWaitMillis: number;
   private readonly metrics: TailMetrics | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -253,19 +264,23 @@ export class Tailer {
     });
   }
 
-  /** Runs tasks one at a time, so reads never overlap on the shared chunk. */
+  /** Runs tasks one at a time, so reads never overlap on the shared chunks. */
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
     const run = this.queue.then(task);
     this.queue = run.catch(() => {});
     return run;
   }
 
+  /**
+   * A poll that stopped at the per-poll cap is followed at once, so a large
+   * backlog is read at full speed; the interval applies once caught up.
+   */
   private schedule(delayMillis: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.enqueue(() => this.poll()).then(() =>
-        this.schedule(this.opts.pollIntervalMillis),
+      void this.enqueue(() => this.poll()).then((more) =>
+        this.schedule(more ? 0 : this.opts.pollIntervalMillis),
       );
     }, delayMillis);
   }
@@ -336,8 +351,11 @@ export class Tailer {
       if (errCode(err) !== 'ENOENT' || !expected) this.fail('stat', path, err);
       return undefined;
     }
-    this.recovered('stat', path);
-    if (stats.isFile()) return stats;
+    if (stats.isFile()) {
+      this.recovered('stat', path);
+      return stats;
+    }
+    // Not recovered: a path that stays a directory is logged only once.
     if (literal) this.fail('stat', path, new Error('not a regular file'));
     return undefined;
   }
@@ -348,7 +366,11 @@ export class Tailer {
     if (known) {
       known.path = match.path;
       this.pathOwner.set(match.path, key);
-      if (match.stats.size < known.cursor.readOffset) this.truncated(known);
+      const offset = known.cursor.readOffset;
+      const size = match.stats.size;
+      if (size < offset || (size > offset && (await this.headChanged(known)))) {
+        this.truncated(known);
+      }
       return;
     }
     const opened = await this.openMatch(key, match.path);
@@ -405,6 +427,7 @@ export class Tailer {
       cursor,
       detachedAt: undefined,
       lastGrowthAt: Date.now(),
+      head: Buffer.alloc(0),
     };
     this.files.set(key, file);
     this.metrics?.openFiles(1);
@@ -485,6 +508,28 @@ export class Tailer {
       kind: 'truncate',
     });
     file.cursor.reset(0, 0);
+    file.head = Buffer.alloc(0);
+  }
+
+  /** True when the file no longer starts with the bytes it started with. */
+  private async headChanged(file: OpenFile): Promise<boolean> {
+    const head = file.head;
+    if (!file.handle || head.length === 0) return false;
+    const now = Buffer.allocUnsafe(head.length);
+    try {
+      const { bytesRead } = await file.handle.read(now, 0, head.length, 0);
+      return bytesRead < head.length || !now.equals(head);
+    } catch (err) {
+      this.fail('read', file.path, err);
+      return false;
+    }
+  }
+
+  /** Keeps the part of a chunk read at `at` that falls in the head. */
+  private keepHead(file: OpenFile, chunk: Buffer, at: number, length: number) {
+    if (at !== file.head.length || at >= HEAD_BYTES) return;
+    const take = Math.min(length, HEAD_BYTES - at);
+    file.head = Buffer.concat([file.head, chunk.subarray(0, take)]);
   }
 
   private markDetached(matches: Map<string, Match>): void {
@@ -570,34 +615,64 @@ export class Tailer {
     return more;
   }
 
-  /** Reads `file` to its end, or to the per-poll cap; true at the cap. */
+  /**
+   * Reads `file` to its end, or to the per-poll cap; true at the cap. The
+   * next chunk is requested before the current one is handed on, so the
+   * disk read overlaps the parsing instead of waiting for it.
+   */
   private async readFile(file: OpenFile): Promise<boolean> {
     const handle = file.handle;
     if (!handle) return false;
+    let turn = 0;
+    let next = this.readChunk(file, handle, turn, file.cursor.readOffset);
     for (let budget = MAX_BYTES_PER_POLL; budget > 0; ) {
-      let bytesRead: number;
-      try {
-        const at = file.cursor.readOffset;
-        ({ bytesRead } = await handle.read(this.chunk, 0, CHUNK_BYTES, at));
-      } catch (err) {
-        this.fail('read', file.path, err);
-        return false;
-      }
+      const bytesRead = await next;
+      if (bytesRead === undefined) return false;
       if (bytesRead === 0) {
         this.recovered('read', file.path);
         return false;
       }
+      const readAt = file.cursor.readOffset;
+      // Bytes read past the head after a truncation belong to new content.
+      if (readAt > 0 && (await this.headChanged(file))) {
+        this.truncated(file);
+        return true;
+      }
       budget -= bytesRead;
+      const chunk = this.chunks[turn]!;
+      this.keepHead(file, chunk, readAt, bytesRead);
+      turn = 1 - turn;
+      if (budget > 0) {
+        const at = file.cursor.readOffset + bytesRead;
+        next = this.readChunk(file, handle, turn, at);
+      }
       file.lastGrowthAt = Date.now();
       this.metrics?.readBytes(bytesRead);
-      this.deliver(file, bytesRead);
+      this.deliver(file, chunk, bytesRead);
     }
     return true;
   }
 
-  private deliver(file: OpenFile, length: number): void {
+  /** Reads into chunk buffer `turn`; undefined after a counted failure. */
+  private async readChunk(
+    file: OpenFile,
+    handle: FileHandle,
+    turn: number,
+    at: number,
+  ): Promise<number | undefined> {
+    try {
+      const chunk = this.chunks[turn]!;
+      const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, at);
+      return bytesRead;
+    } catch (err) {
+      this.fail('read', file.path, err);
+      return undefined;
+    }
+  }
+
+  private deliver(file: OpenFile, chunk: Buffer, length: number): void {
     const batch: TailedLine[] = [];
-    file.cursor.push(this.chunk, length, file.path, batch);
+    file.cursor.push(chunk, length, file.path, batch);
     if (batch.length === 0) return;
     try {
       this.onLines(batch);

@@ -140,3 +140,16 @@ describe('AttributionJoin', () => {
     expect(() => new AttributionJoin({ windowSeconds: 1, maxPendingLists: 0 }, sink)).toThrow(/max_pending_lists/);
   });
 });
+
+describe('AttributionJoin and clocks', () => {
+  it('does not let a time far ahead of the wall clock expire the lists that follow', () => {
+    const { sink, calls } = recordingSink();
+    const wall = Date.UTC(2026, 0, 1);
+    const join = new AttributionJoin({ windowSeconds: 1800, maxPendingLists: 10, now: () => wall }, sink);
+    join.addFeedback(act({ timeMs: Date.UTC(9999, 0, 1), userKey: 'u9', itemId: 'a' }));
+    join.addList(list({ timeMs: wall, requestId: 'r1', items: ['a', 'b'] }), 0);
+    expect(join.addFeedback(act({ timeMs: wall + 1000, requestId: 'r1', itemId: 'a' }))).toBe('request');
+    expect(calls.evicted).toEqual({ age: 0, size: 0 });
+    expect(calls.relevant).toEqual([[0, 1, 1, 0]]);
+  });
+});
