@@ -81,16 +81,19 @@ function lineOf(w: Walk, node: Node | null | undefined): number | undefined {
   return offset === undefined ? undefined : w.lines.linePos(offset).line;
 }
 
-/** Reads and validates a config file. */
-export function loadConfigFile(file: string): Config {
-  let text: string;
+/** A config file's text, or a ConfigError naming the file and the reason. */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError(file, undefined, '(file)', `cannot read (${code})`);
   }
-  return parseConfig(text, file);
+}
+
+/** Reads and validates a config file. */
+export function loadConfigFile(file: string): Config {
+  return parseConfig(readConfigText(file), file);
 }
 
 /** Parses config text; `file` names it in errors. */

@@ -16,7 +16,6 @@
  *       action: { type: compose-restart, service: model-server }
  * ```
  */
-import { readFileSync } from 'node:fs';
 import {
   LineCounter,
   isCollection,
@@ -24,7 +23,7 @@ import {
   parseDocument,
   type Node,
 } from 'yaml';
-import { ConfigError } from '../config/load.js';
+import { ConfigError, readConfigText } from '../config/load.js';
 import {
   DEFAULT_COMMAND_TIMEOUT_SECONDS,
   DEFAULT_COOLDOWN_SECONDS,
@@ -409,12 +408,5 @@ export function parseRemediationConfig(
 
 /** Reads and validates the `remediation:` section of a config file. */
 export function loadRemediationConfigFile(file: string): RemediationConfig {
-  let content: string;
-  try {
-    content = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new ConfigError(file, undefined, '(file)', `cannot read (${code})`);
-  }
-  return parseRemediationConfig(content, file);
+  return parseRemediationConfig(readConfigText(file), file);
 }

@@ -19,7 +19,7 @@ import {
   parseDocument,
   type Node,
 } from 'yaml';
-import { ConfigError } from '../config/load.js';
+import { ConfigError, readConfigText } from '../config/load.js';
 import { errText } from '../log.js';
 import {
   CIPHER_SUITES,
@@ -92,14 +92,7 @@ function fail(w: Walk, node: Node | null, path: string, detail: string): never {
 
 /** Reads and validates a web config, and the files it names. */
 export function loadWebConfig(file: string): WebConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new ConfigError(file, undefined, '(file)', `cannot read (${code})`);
-  }
-  return parseWebConfig(text, file);
+  return parseWebConfig(readConfigText(file), file);
 }
 
 /** Parses web config text; relative paths resolve against `file`'s folder. */

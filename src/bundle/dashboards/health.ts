@@ -17,7 +17,7 @@ import type { BundleConfig } from '../config.js';
 import { series, sumBy } from '../promql.js';
 import {
   INSTANCE_FILTER,
-  datasourceVariable,
+  baseDashboard,
   instanceVariable,
   numberPanels,
   timeseriesPanel,
@@ -34,16 +34,12 @@ const GPU_LEGEND = '{{instance}} GPU {{gpu}}';
 
 /** The exporter health dashboard as Grafana JSON model. */
 export function healthDashboard(config: BundleConfig): dashboard.Dashboard {
-  const builder = new dashboard.DashboardBuilder('Inference exporter health')
-    .uid(HEALTH_UID)
-    .description('The exporter itself: model-server probe, log ingestion, attribution join, GPUs and remediation decisions.')
-    .tags(config.dashboardTags)
-    .refresh(config.dashboardRefresh)
-    .time({ from: 'now-6h', to: 'now' })
-    .timezone('browser')
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .readonly()
-    .withVariable(datasourceVariable())
+  const builder = baseDashboard(
+    config,
+    'Inference exporter health',
+    HEALTH_UID,
+    'The exporter itself: model-server probe, log ingestion, attribution join, GPUs and remediation decisions.',
+  )
     .withVariable(instanceVariable(config));
   addProbeRow(builder, config);
   addIngestionRow(builder, config);

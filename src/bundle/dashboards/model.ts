@@ -11,7 +11,7 @@ import { recorded } from '../recording.js';
 import {
   INSTANCE_FILTER,
   MODEL_FILTER,
-  datasourceVariable,
+  baseDashboard,
   instanceVariable,
   labelVariable,
   numberPanels,
@@ -27,16 +27,12 @@ const SCENE_LEGEND = '{{version}} {{scene}}';
 
 /** The per-model dashboard as Grafana JSON model. */
 export function modelDashboard(config: BundleConfig): dashboard.Dashboard {
-  const builder = new dashboard.DashboardBuilder('Inference model')
-    .uid(MODEL_UID)
-    .description('One model by version and scene: outcomes, latency, quality at k, feedback and ingestion.')
-    .tags(config.dashboardTags)
-    .refresh(config.dashboardRefresh)
-    .time({ from: 'now-6h', to: 'now' })
-    .timezone('browser')
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .readonly()
-    .withVariable(datasourceVariable())
+  const builder = baseDashboard(
+    config,
+    'Inference model',
+    MODEL_UID,
+    'One model by version and scene: outcomes, latency, quality at k, feedback and ingestion.',
+  )
     .withVariable(labelVariable(config, 'model', '', { multi: false }))
     .withVariable(labelVariable(config, 'version', 'model=~"$model"', { multi: true }))
     .withVariable(labelVariable(config, 'scene', 'model=~"$model"', { multi: true }))

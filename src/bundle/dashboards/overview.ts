@@ -12,7 +12,7 @@ import { nativeMetricsRow } from './native.js';
 import {
   INSTANCE_FILTER,
   MODEL_FILTER,
-  datasourceVariable,
+  baseDashboard,
   instanceVariable,
   labelVariable,
   numberPanels,
@@ -31,16 +31,12 @@ const VERSION_LEGEND = '{{model}} {{version}} {{scene}}';
 
 /** The overview dashboard as Grafana JSON model. */
 export function overviewDashboard(config: BundleConfig): dashboard.Dashboard {
-  const builder = new dashboard.DashboardBuilder('Inference overview')
-    .uid(OVERVIEW_UID)
-    .description('Traffic, latency, errors and recommendation quality of every model, with host resources.')
-    .tags(config.dashboardTags)
-    .refresh(config.dashboardRefresh)
-    .time({ from: 'now-6h', to: 'now' })
-    .timezone('browser')
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .readonly()
-    .withVariable(datasourceVariable())
+  const builder = baseDashboard(
+    config,
+    'Inference overview',
+    OVERVIEW_UID,
+    'Traffic, latency, errors and recommendation quality of every model, with host resources.',
+  )
     .withVariable(labelVariable(config, 'model', '', { multi: true }))
     .withVariable(labelVariable(config, 'version', 'model=~"$model"', { multi: true }))
     .withVariable(labelVariable(config, 'scene', 'model=~"$model"', { multi: true }))

@@ -170,3 +170,25 @@ export function numberPanels(board: dashboard.Dashboard): dashboard.Dashboard {
   }
   return board;
 }
+
+/**
+ * A dashboard with the settings all of ours share: tags, refresh, a six
+ * hour range, shared crosshair, read-only, and the data source variable.
+ */
+export function baseDashboard(
+  config: BundleConfig,
+  title: string,
+  uid: string,
+  description: string,
+): dashboard.DashboardBuilder {
+  return new dashboard.DashboardBuilder(title)
+    .uid(uid)
+    .description(description)
+    .tags(config.dashboardTags)
+    .refresh(config.dashboardRefresh)
+    .time({ from: 'now-6h', to: 'now' })
+    .timezone('browser')
+    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .readonly()
+    .withVariable(datasourceVariable());
+}
