@@ -32,10 +32,15 @@ async function withLiveCli<T>(
   }
 }
 
-async function waitForCount(port: number, count: number, tight: boolean): Promise<void> {
+async function waitForCount(
+  port: number,
+  count: number,
+  tight: boolean,
+): Promise<void> {
   const deadline = performance.now() + SHOW_TIMEOUT_MILLIS;
   while ((await linesCounted(port)) < count) {
-    if (performance.now() > deadline) throw new Error(`line ${count} never showed`);
+    if (performance.now() > deadline)
+      throw new Error(`line ${count} never showed`);
     if (!tight) await sleep(20);
   }
 }
@@ -58,7 +63,10 @@ export async function freshnessRun(
       await waitForCount(cli.port, i, true);
       millis.push(performance.now() - appended);
     }
-    return { p50Millis: percentile(millis, 0.5), p99Millis: percentile(millis, 0.99) };
+    return {
+      p50Millis: percentile(millis, 0.5),
+      p99Millis: percentile(millis, 0.99),
+    };
   });
 }
 
@@ -80,7 +88,8 @@ export async function steadyRun(
     let written = 0;
     for (let w = 0; w < writes; w++) {
       const batch: string[] = [];
-      for (let i = 0; i < perWrite; i++) batch.push(lines[(written + i) % lines.length]!);
+      for (let i = 0; i < perWrite; i++)
+        batch.push(lines[(written + i) % lines.length]!);
       appendFileSync(path, batch.join('\n') + '\n');
       written += perWrite;
       const due = started + (w + 1) * 100;

@@ -74,7 +74,11 @@ async function bare(path: string): Promise<IngestRun> {
       ? Buffer.concat([carry, chunk.subarray(0, bytesRead)])
       : chunk.subarray(0, bytesRead);
     let start = 0;
-    for (let nl = bytes.indexOf(10, start); nl >= 0; nl = bytes.indexOf(10, start)) {
+    for (
+      let nl = bytes.indexOf(10, start);
+      nl >= 0;
+      nl = bytes.indexOf(10, start)
+    ) {
       const event = JSON.parse(bytes.toString('utf8', start, nl)) as object;
       if (event !== null) parsedKeys++;
       lines++;

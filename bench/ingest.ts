@@ -12,7 +12,13 @@ import {
   runMtail,
   sampleDifferences,
 } from './mtail.js';
-import { get, linesCounted, sleep, startExporterCli, cpuSeconds } from './proc.js';
+import {
+  get,
+  linesCounted,
+  sleep,
+  startExporterCli,
+  cpuSeconds,
+} from './proc.js';
 import { repeat, spreadOf, type Spread } from './stats.js';
 import type { Workload } from './workload.js';
 
@@ -92,7 +98,10 @@ async function cliRun(workload: Workload): Promise<CliRun> {
 }
 
 /** Runs the ingest child in `mode` over the file and reads its report. */
-export function childRun(mode: 'pipeline' | 'bare', path: string): Promise<IngestRun> {
+export function childRun(
+  mode: 'pipeline' | 'bare',
+  path: string,
+): Promise<IngestRun> {
   const child = spawn(process.execPath, [CHILD, mode, path], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -102,7 +111,8 @@ export function childRun(mode: 'pipeline' | 'bare', path: string): Promise<Inges
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => {
       clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`ingest child ${mode} exited with ${code}`));
+      if (code !== 0)
+        return reject(new Error(`ingest child ${mode} exited with ${code}`));
       resolve(JSON.parse(out) as IngestRun);
     });
   });
@@ -114,14 +124,19 @@ function figure(
 ): ReaderFigure {
   return {
     linesPerSecond: spreadOf(runs, (r) => lines / r.seconds),
-    cpuSecondsPerMillionLines: spreadOf(runs, (r) => (r.cpuSeconds * 1e6) / lines),
+    cpuSecondsPerMillionLines: spreadOf(
+      runs,
+      (r) => (r.cpuSeconds * 1e6) / lines,
+    ),
   };
 }
 
 function checked(runs: IngestRun[], expected: number): IngestRun[] {
   for (const run of runs) {
     if (run.lines !== expected) {
-      throw new Error(`ingest counted ${run.lines} lines, expected ${expected}`);
+      throw new Error(
+        `ingest counted ${run.lines} lines, expected ${expected}`,
+      );
     }
   }
   return runs;
@@ -133,7 +148,9 @@ export async function benchIngest(
 ): Promise<IngestFigures> {
   const { lines } = workload;
   const cli = await repeat(repetitions, () => cliRun(workload));
-  const inProcess = await repeat(repetitions, () => childRun('pipeline', workload.path));
+  const inProcess = await repeat(repetitions, () =>
+    childRun('pipeline', workload.path),
+  );
   const bare = await repeat(repetitions, () => childRun('bare', workload.path));
 
   const mtailReady = ensureMtail();

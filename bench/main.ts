@@ -83,10 +83,15 @@ const QUICK: Sizes = {
 /** The tail poll interval the CLI runs with, by default. */
 const POLL_INTERVAL_MILLIS = 100;
 
-const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+const RESULTS_DIR = fileURLToPath(
+  new URL('../../bench/results/', import.meta.url),
+);
 
 function describeWorkload(w: Workload, sizes: Sizes): string {
-  const lap = sizes.lapInvoices === undefined ? 'every invoice' : `its first ${sizes.lapInvoices} invoices`;
+  const lap =
+    sizes.lapInvoices === undefined
+      ? 'every invoice'
+      : `its first ${sizes.lapInvoices} invoices`;
   return (
     `the Online Retail sample replayed once through the demo model server ` +
     `(runReplay, clock 'source', speedup 0, ${lap}), then that lap repeated ` +
@@ -102,7 +107,10 @@ async function liveFigures(
   backlogCpu: OverheadFigure['backlogCpuSecondsPerMillionLines'],
 ): Promise<{ freshness: FreshnessFigure; overhead: OverheadFigure }> {
   const text = await readFile(workload.path, 'utf8');
-  const lines = text.slice(0, 4 * 1024 * 1024).split('\n').slice(0, -1);
+  const lines = text
+    .slice(0, 4 * 1024 * 1024)
+    .split('\n')
+    .slice(0, -1);
 
   const fresh = await repeat(sizes.freshnessRepetitions, () =>
     freshnessRun(dir, lines, sizes.freshnessSamples, POLL_INTERVAL_MILLIS),
@@ -134,15 +142,29 @@ async function run(mode: 'full' | 'quick', dir: string): Promise<BenchResults> {
   };
 
   step('generating the log');
-  const workload = await makeWorkload(dir, sizes.ingestLines, sizes.lapInvoices);
+  const workload = await makeWorkload(
+    dir,
+    sizes.ingestLines,
+    sizes.lapInvoices,
+  );
   step('ingest');
   const ingest = await benchIngest(workload, sizes.ingestRepetitions);
   step('scrape');
   const scrape = await benchScrape(sizes.scrape, sizes.scrapeBatches);
   step('memory');
-  const memory = await benchMemory(sizes.memoryPending, workload.itemIds, dir, sizes.memoryRepetitions);
+  const memory = await benchMemory(
+    sizes.memoryPending,
+    workload.itemIds,
+    dir,
+    sizes.memoryRepetitions,
+  );
   step('freshness and overhead');
-  const live = await liveFigures(dir, workload, sizes, ingest.exporterCli.cpuSecondsPerMillionLines);
+  const live = await liveFigures(
+    dir,
+    workload,
+    sizes,
+    ingest.exporterCli.cpuSecondsPerMillionLines,
+  );
 
   const results: Omit<BenchResults, 'targets'> = {
     mode,
@@ -160,7 +182,10 @@ async function run(mode: 'full' | 'quick', dir: string): Promise<BenchResults> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+    },
   });
   const outDir = values.out ?? RESULTS_DIR;
   const dir = await mkdtemp(join(tmpdir(), 'inference-exporter-bench-'));
@@ -168,7 +193,10 @@ async function main(): Promise<void> {
     const results = await run(values.quick ? 'quick' : 'full', dir);
     const markdown = renderMarkdown(results);
     await mkdir(outDir, { recursive: true });
-    await writeFile(join(outDir, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+    await writeFile(
+      join(outDir, 'latest.json'),
+      JSON.stringify(results, null, 2) + '\n',
+    );
     await writeFile(join(outDir, 'latest.md'), markdown);
     process.stdout.write(markdown);
   } finally {
@@ -177,6 +205,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.stderr.write(
+    `bench: ${err instanceof Error ? err.stack : String(err)}\n`,
+  );
   process.exitCode = 1;
 });

@@ -9,7 +9,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { InferenceEvent } from '../src/formats/events.js';
-import { AttributionJoin, type QualitySink } from '../src/quality/attribution.js';
+import {
+  AttributionJoin,
+  type QualitySink,
+} from '../src/quality/attribution.js';
 
 /** What the child reports. */
 export interface MemoryReading {
@@ -74,7 +77,8 @@ function main(): void {
   collect();
   const usage = process.memoryUsage();
   // Read after measuring, so the join is surely alive when measured.
-  if (join.pending !== pending) throw new Error(`join holds ${join.pending} lists`);
+  if (join.pending !== pending)
+    throw new Error(`join holds ${join.pending} lists`);
   const reading: MemoryReading = {
     pending,
     rssBytes: usage.rss,

@@ -47,7 +47,9 @@ export async function benchMemory(
   await writeFile(itemsFile, JSON.stringify(itemIds));
   const figures: MemoryFigure[] = [];
   for (const pending of sizes) {
-    const readings = await repeat(repetitions, () => measure(pending, itemsFile));
+    const readings = await repeat(repetitions, () =>
+      measure(pending, itemsFile),
+    );
     figures.push({
       pending,
       rssBytes: spreadOf(readings, (r) => r.rssBytes),

@@ -57,7 +57,10 @@ export function runMtail(
   const out: Buffer[] = [];
   let err = '';
   child.stdout.on('data', (d: Buffer) => out.push(d));
-  child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4096)));
+  child.stderr.on(
+    'data',
+    (d: Buffer) => (err = (err + d.toString()).slice(-4096)),
+  );
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => {

@@ -35,7 +35,9 @@ export interface StartOptions {
 }
 
 /** Starts a Node script and waits until its port shows in its output. */
-export async function startNode(options: StartOptions): Promise<RunningProcess> {
+export async function startNode(
+  options: StartOptions,
+): Promise<RunningProcess> {
   const { script, portPattern, marks = {} } = options;
   const child = spawn(
     process.execPath,
@@ -48,7 +50,10 @@ export async function startNode(options: StartOptions): Promise<RunningProcess> 
     output += data.toString();
     for (const [name, pattern] of Object.entries(marks)) {
       if (seen.has(name) || !pattern.test(output)) continue;
-      seen.set(name, { at: performance.now(), cpuSeconds: cpuSeconds(child.pid!) });
+      seen.set(name, {
+        at: performance.now(),
+        cpuSeconds: cpuSeconds(child.pid!),
+      });
     }
     // Only the head of the output is searched; the rest is dropped.
     if (output.length > 64 * 1024) output = output.slice(0, 64 * 1024);

@@ -79,25 +79,49 @@ export function checkTargets(r: Omit<BenchResults, 'targets'>): TargetCheck[] {
   for (const [name, reader] of readers) {
     if (ingest.mtail) {
       const x = ratio(reader.linesPerSecond, ingest.mtail.linesPerSecond);
-      checks.push({ target: `${name} lines/s >= 1.5x mtail`, value: `${fixed(x, 2)}x`, met: x >= 1.5 });
+      checks.push({
+        target: `${name} lines/s >= 1.5x mtail`,
+        value: `${fixed(x, 2)}x`,
+        met: x >= 1.5,
+      });
     }
     const y = ratio(reader.linesPerSecond, ingest.bareLoop.linesPerSecond);
-    checks.push({ target: `${name} lines/s >= 50% of bare loop`, value: `${fixed(y * 100, 0)}%`, met: y >= 0.5 });
+    checks.push({
+      target: `${name} lines/s >= 50% of bare loop`,
+      value: `${fixed(y * 100, 0)}%`,
+      met: y >= 0.5,
+    });
   }
   const at10k = r.scrape.find((s) => s.series === 10_000);
   if (at10k) {
     const x = ratio(at10k.exporter.p50Millis, at10k.floor.p50Millis);
-    checks.push({ target: 'scrape p50 at 10k series <= 1.2x prom-client floor', value: `${fixed(x, 2)}x`, met: x <= 1.2 });
+    checks.push({
+      target: 'scrape p50 at 10k series <= 1.2x prom-client floor',
+      value: `${fixed(x, 2)}x`,
+      met: x <= 1.2,
+    });
     const p99 = at10k.exporter.p99Millis.median;
-    checks.push({ target: 'scrape p99 at 10k series < 50 ms', value: `${fixed(p99, 1)} ms`, met: p99 < 50 });
+    checks.push({
+      target: 'scrape p99 at 10k series < 50 ms',
+      value: `${fixed(p99, 1)} ms`,
+      met: p99 < 50,
+    });
   }
   const atMillion = r.memory.find((m) => m.pending === 1_000_000);
   if (atMillion) {
     const rss = atMillion.rssBytes.median / MB;
-    checks.push({ target: 'RSS with 1M pending lists < 150 MB', value: `${fixed(rss, 0)} MB`, met: rss < 150 });
+    checks.push({
+      target: 'RSS with 1M pending lists < 150 MB',
+      value: `${fixed(rss, 0)} MB`,
+      met: rss < 150,
+    });
   }
   const p99 = r.freshness.p99Millis.median;
-  checks.push({ target: 'freshness p99 < 250 ms', value: `${fixed(p99, 0)} ms`, met: p99 < 250 });
+  checks.push({
+    target: 'freshness p99 < 250 ms',
+    value: `${fixed(p99, 0)} ms`,
+    met: p99 < 250,
+  });
   return checks;
 }
 
@@ -115,7 +139,9 @@ function ingestSection(ingest: IngestFigures): string {
       name,
       range(f.linesPerSecond, thousands),
       range(f.cpuSecondsPerMillionLines, (v) => fixed(v, 2)),
-      mtail ? `${fixed(ratio(f.linesPerSecond, mtail.linesPerSecond), 2)}x` : 'n/a',
+      mtail
+        ? `${fixed(ratio(f.linesPerSecond, mtail.linesPerSecond), 2)}x`
+        : 'n/a',
       `${fixed(ratio(f.linesPerSecond, ingest.bareLoop.linesPerSecond) * 100, 0)}%`,
     ];
   });
@@ -127,7 +153,10 @@ function ingestSection(ingest: IngestFigures): string {
   return [
     `## Ingest: ${thousands(ingest.lines)} lines (${fixed(ingest.bytes / MB, 0)} MB, ${thousands(ingest.inferenceLines)} inference lines)`,
     '',
-    table(['reader', 'lines/s', 'CPU s per 1M lines', 'vs mtail', 'vs bare loop'], body),
+    table(
+      ['reader', 'lines/s', 'CPU s per 1M lines', 'vs mtail', 'vs bare loop'],
+      body,
+    ),
     '',
     agreement,
   ].join('\n');
@@ -147,7 +176,18 @@ function scrapeSection(scrape: ScrapeFigure[]): string {
   return [
     '## Scrape: /metrics latency in ms, exporter vs prom-client floor with the same series',
     '',
-    table(['series (exp / floor)', 'exporter p50', 'exporter p99', 'floor p50', 'floor p99', 'ratio p50 / p99', 'KiB (exp / floor)'], rows),
+    table(
+      [
+        'series (exp / floor)',
+        'exporter p50',
+        'exporter p99',
+        'floor p50',
+        'floor p99',
+        'ratio p50 / p99',
+        'KiB (exp / floor)',
+      ],
+      rows,
+    ),
   ].join('\n');
 }
 
@@ -175,10 +215,19 @@ function liveSection(r: Omit<BenchResults, 'targets'>): string {
     table(
       ['figure', 'value'],
       [
-        [`append-to-scrape p50, ms (${freshness.samplesPerRun} appends a run)`, range(freshness.p50Millis, ms)],
+        [
+          `append-to-scrape p50, ms (${freshness.samplesPerRun} appends a run)`,
+          range(freshness.p50Millis, ms),
+        ],
         [`append-to-scrape p99, ms`, range(freshness.p99Millis, ms)],
-        ['CPU s per 1M lines, reading a backlog', range(overhead.backlogCpuSecondsPerMillionLines, (v) => fixed(v, 2))],
-        [`CPU at a steady ${thousands(overhead.steadyLinesPerSecond)} lines/s for ${overhead.steadySeconds} s, % of one core`, range(overhead.steadyCpuSecondsPerSecond, (v) => fixed(v * 100, 1))],
+        [
+          'CPU s per 1M lines, reading a backlog',
+          range(overhead.backlogCpuSecondsPerMillionLines, (v) => fixed(v, 2)),
+        ],
+        [
+          `CPU at a steady ${thousands(overhead.steadyLinesPerSecond)} lines/s for ${overhead.steadySeconds} s, % of one core`,
+          range(overhead.steadyCpuSecondsPerSecond, (v) => fixed(v * 100, 1)),
+        ],
       ],
     ),
   ].join('\n');
@@ -188,7 +237,10 @@ function liveSection(r: Omit<BenchResults, 'targets'>): string {
 export function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
   const targets = r.targets.length
-    ? table(['target', 'median', 'met'], r.targets.map((t) => [t.target, t.value, t.met ? 'yes' : '**no**']))
+    ? table(
+        ['target', 'median', 'met'],
+        r.targets.map((t) => [t.target, t.value, t.met ? 'yes' : '**no**']),
+      )
     : 'Targets are held only in a full run (`npm run bench`).';
   return [
     `# inference-exporter benchmark (${r.mode})`,

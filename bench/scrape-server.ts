@@ -68,16 +68,27 @@ function floorRegistry(store: MetricStore): Registry {
   collectDefaultMetrics({ register: registry });
   for (const metric of registry.getMetricsAsArray()) {
     const { name, type } = metric as unknown as { name: string; type: string };
-    if (type === 'gauge' && name.endsWith('_total')) registry.removeSingleMetric(name);
+    if (type === 'gauge' && name.endsWith('_total'))
+      registry.removeSingleMetric(name);
   }
   for (const def of ALL_METRICS) {
     const family = store.get(def.name);
     if (!family) continue;
-    const common = { name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] };
+    const common = {
+      name: def.name,
+      help: def.help,
+      labelNames: [...def.labels],
+      registers: [registry],
+    };
     if (family instanceof HistogramFamily) {
-      const histogram = new Histogram({ ...common, buckets: [...family.bounds] });
+      const histogram = new Histogram({
+        ...common,
+        buckets: [...family.bounds],
+      });
       for (const { values, child } of family.children.values()) {
-        histogram.labels(...values).observe(child.count ? child.sum / child.count : 0);
+        histogram
+          .labels(...values)
+          .observe(child.count ? child.sum / child.count : 0);
       }
     } else if (family instanceof CounterFamily) {
       const counter = new Counter(common);
@@ -121,8 +132,14 @@ function floorStore(labelSets: number): MetricStore {
   });
   fill(recorder, labelSets);
   // The exporter's own two series, as it registers them at start.
-  store.gauge(exporterDefs.buildInfo).labels(VERSION, process.versions.node).set(1);
-  store.gauge(exporterDefs.startTime).labels().set(Math.floor(Date.now() / 1000));
+  store
+    .gauge(exporterDefs.buildInfo)
+    .labels(VERSION, process.versions.node)
+    .set(1);
+  store
+    .gauge(exporterDefs.startTime)
+    .labels()
+    .set(Math.floor(Date.now() / 1000));
   store.collect();
   return store;
 }

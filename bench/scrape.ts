@@ -43,7 +43,10 @@ export function labelSetsFor(series: number): number {
   return Math.max(1, Math.round((series - 37) / 36));
 }
 
-function startServer(kind: 'exporter' | 'floor', labelSets: number): Promise<RunningProcess> {
+function startServer(
+  kind: 'exporter' | 'floor',
+  labelSets: number,
+): Promise<RunningProcess> {
   return startNode({
     script: SERVER,
     args: [kind, String(labelSets)],
@@ -55,7 +58,8 @@ function startServer(kind: 'exporter' | 'floor', labelSets: number): Promise<Run
 function countSeries(body: string, prefix = ''): number {
   let series = 0;
   for (const line of body.split('\n')) {
-    if (line !== '' && !line.startsWith('#') && line.startsWith(prefix)) series++;
+    if (line !== '' && !line.startsWith('#') && line.startsWith(prefix))
+      series++;
   }
   return series;
 }
@@ -71,13 +75,18 @@ async function batch(port: number, samples: number): Promise<number[]> {
   return millis;
 }
 
-async function measureSize(size: ScrapeSize, batches: number): Promise<ScrapeFigure> {
+async function measureSize(
+  size: ScrapeSize,
+  batches: number,
+): Promise<ScrapeFigure> {
   const labelSets = labelSetsFor(size.series);
   const exporter = await startServer('exporter', labelSets);
   const floor = await startServer('floor', labelSets);
   try {
     const sides = [exporter, floor];
-    const first = await Promise.all(sides.map((s) => get(s.port, '/metrics', true)));
+    const first = await Promise.all(
+      sides.map((s) => get(s.port, '/metrics', true)),
+    );
     // A few scrapes first, so both run compiled code when measured.
     for (const side of sides) await batch(side.port, 3);
     const p50 = [[], []] as number[][];
@@ -96,7 +105,12 @@ async function measureSize(size: ScrapeSize, batches: number): Promise<ScrapeFig
       p50Millis: spread(p50[i]!),
       p99Millis: spread(p99[i]!),
     });
-    return { series: size.series, labelSets, exporter: side(0), floor: side(1) };
+    return {
+      series: size.series,
+      labelSets,
+      exporter: side(0),
+      floor: side(1),
+    };
   } finally {
     await Promise.all([exporter.stop(), floor.stop()]);
   }

@@ -43,6 +43,9 @@ export async function repeat<T>(
 }
 
 /** The spread of one numeric field over a list of results. */
-export function spreadOf<T>(results: readonly T[], pick: (r: T) => number): Spread {
+export function spreadOf<T>(
+  results: readonly T[],
+  pick: (r: T) => number,
+): Spread {
   return spread(results.map(pick));
 }

@@ -107,5 +107,11 @@ export async function makeWorkload(
   }
   out.end();
   await once(out, 'finish');
-  return { path, lines: written, bytes, inferenceLines, itemIds: boughtItems(lap) };
+  return {
+    path,
+    lines: written,
+    bytes,
+    inferenceLines,
+    itemIds: boughtItems(lap),
+  };
 }

@@ -71,23 +71,38 @@ Flags:
 type Values = ReturnType<typeof parse>['values'];
 
 function parse(argv: string[]) {
-  return parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
+  return parseArgs({
+    args: argv,
+    options: FLAGS,
+    allowPositionals: true,
+    strict: true,
+  });
 }
 
-function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+function oneOf<T extends string>(
+  flag: string,
+  value: string,
+  allowed: readonly T[],
+): T {
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new Error(`--${flag}: must be one of ${allowed.join(', ')}, got "${value}"`);
+    throw new Error(
+      `--${flag}: must be one of ${allowed.join(', ')}, got "${value}"`,
+    );
   }
   return value as T;
 }
 
 /** The config file, or defaults, with the flags applied on top. */
 function buildConfig(values: Values): Config {
-  const config = values['config.file'] ? loadConfigFile(values['config.file']) : defaultConfig();
+  const config = values['config.file']
+    ? loadConfigFile(values['config.file'])
+    : defaultConfig();
   const paths = values['source.path'] ?? [];
   if (paths.length > 0) config.sources.push(defaultSource(paths));
-  if (values['tail.from-beginning']) for (const s of config.sources) s.fromBeginning = true;
-  if (values['positions.file'] !== undefined) config.positions.file = values['positions.file'];
+  if (values['tail.from-beginning'])
+    for (const s of config.sources) s.fromBeginning = true;
+  if (values['positions.file'] !== undefined)
+    config.positions.file = values['positions.file'];
   if (values['no-collector.host']) config.host.enabled = false;
   else if (values['collector.host']) config.host.enabled = true;
   return config;
@@ -102,19 +117,30 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`inference-exporter: ${errText(err)}\n\n${USAGE}`);
     return 2;
   }
-  if (values.help) return process.stdout.write(USAGE), 0;
-  if (values.version) return process.stdout.write(`inference-exporter ${VERSION}\n`), 0;
+  if (values.help) return (process.stdout.write(USAGE), 0);
+  if (values.version)
+    return (process.stdout.write(`inference-exporter ${VERSION}\n`), 0);
 
   const command = positionals[0];
   if (positionals.length > 1 || (command !== undefined && command !== 'demo')) {
-    process.stderr.write(`inference-exporter: unknown command "${positionals.join(' ')}"\n\n${USAGE}`);
+    process.stderr.write(
+      `inference-exporter: unknown command "${positionals.join(' ')}"\n\n${USAGE}`,
+    );
     return 2;
   }
 
   try {
-    const logFormat = oneOf('log.format', values['log.format'], ['logfmt', 'json'] as LogFormat[]);
+    const logFormat = oneOf('log.format', values['log.format'], [
+      'logfmt',
+      'json',
+    ] as LogFormat[]);
     const log = createLogger({
-      level: oneOf('log.level', values['log.level'], ['debug', 'info', 'warn', 'error'] as LogLevel[]),
+      level: oneOf('log.level', values['log.level'], [
+        'debug',
+        'info',
+        'warn',
+        'error',
+      ] as LogLevel[]),
       format: logFormat,
     });
     // A bad web config stops start-up before anything else begins.
@@ -122,13 +148,24 @@ export async function main(argv: string[]): Promise<number> {
     const config = buildConfig(values);
     const listen = parseListenAddress(values['web.listen-address']);
     const telemetryPath = values['web.telemetry-path'];
-    if (!telemetryPath.startsWith('/')) throw new Error(`--web.telemetry-path: must start with "/", got "${telemetryPath}"`);
+    if (!telemetryPath.startsWith('/'))
+      throw new Error(
+        `--web.telemetry-path: must start with "/", got "${telemetryPath}"`,
+      );
 
-    const demo = command === 'demo' ? await startDemo(values, config, log) : undefined;
+    const demo =
+      command === 'demo' ? await startDemo(values, config, log) : undefined;
     if (config.sources.length === 0) {
-      log.warn('no sources configured; serving host and exporter metrics only (see --source.path or --config.file)');
+      log.warn(
+        'no sources configured; serving host and exporter metrics only (see --source.path or --config.file)',
+      );
     }
-    log.info('starting inference-exporter', { version: VERSION, sources: config.sources.length, host_collector: config.host.enabled, positions: config.positions.file || 'off' });
+    log.info('starting inference-exporter', {
+      version: VERSION,
+      sources: config.sources.length,
+      host_collector: config.host.enabled,
+      positions: config.positions.file || 'off',
+    });
     const exporter = await startExporter({
       config,
       listen,
@@ -147,7 +184,10 @@ export async function main(argv: string[]): Promise<number> {
     await exporter.stop();
     return 0;
   } catch (err) {
-    const message = err instanceof ConfigError ? `config error: ${err.message}` : errText(err);
+    const message =
+      err instanceof ConfigError
+        ? `config error: ${err.message}`
+        : errText(err);
     process.stderr.write(`inference-exporter: ${message}\n`);
     return 1;
   }
@@ -167,7 +207,9 @@ function untilSignal(log: ReturnType<typeof createLogger>): Promise<void> {
 /** True when this file is the program, not an import (also via npm's bin link). */
 function isMain(): boolean {
   try {
-    return realpathSync(process.argv[1] ?? '') === fileURLToPath(import.meta.url);
+    return (
+      realpathSync(process.argv[1] ?? '') === fileURLToPath(import.meta.url)
+    );
   } catch {
     return false;
   }

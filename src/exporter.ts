@@ -57,7 +57,9 @@ interface PositionsExtra {
   counters: StoreSnapshot;
 }
 
-export async function startExporter(options: ExporterOptions): Promise<RunningExporter> {
+export async function startExporter(
+  options: ExporterOptions,
+): Promise<RunningExporter> {
   const { config, log } = options;
   const store = new MetricStore();
   registerBuildInfo(store);
@@ -87,15 +89,29 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
       line: line.line,
       reason: result.reason,
       field: result.field,
-      note: badLines === LOGGED_BAD_LINES ? 'further malformed lines are counted, not logged' : undefined,
+      note:
+        badLines === LOGGED_BAD_LINES
+          ? 'further malformed lines are counted, not logged'
+          : undefined,
     });
   };
 
   const tailers = config.sources.map((source) =>
-    startSource(source, config, store, recorder, log, onBadLine, saved?.files ?? [], saved !== undefined),
+    startSource(
+      source,
+      config,
+      store,
+      recorder,
+      log,
+      onBadLine,
+      saved?.files ?? [],
+      saved !== undefined,
+    ),
   );
   await Promise.all(tailers.map((t) => t.start()));
-  const host = config.host.enabled ? startHostCollector(store, config.host, log) : undefined;
+  const host = config.host.enabled
+    ? startHostCollector(store, config.host, log)
+    : undefined;
   const probes = startProbes(store, config.probes, log.child('probe'));
 
   // A failing save is counted every time, logged when its reason changes.
@@ -106,24 +122,39 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     const counters = store.snapshot(isPersisted);
     const fields = { component: 'positions', file: config.positions.file };
     try {
-      await positions.save({ version: 1, files, extra: { counters } satisfies PositionsExtra });
+      await positions.save({
+        version: 1,
+        files,
+        extra: { counters } satisfies PositionsExtra,
+      });
       if (saveFailure) log.info('positions saved again', fields);
       saveFailure = '';
     } catch (err) {
       errors.labels('positions_write').inc();
       const cause = (err as Error).cause as NodeJS.ErrnoException | undefined;
       const reason = cause?.code ?? errText(err);
-      if (reason !== saveFailure) log.error('cannot save positions, will retry', { ...fields, err: errText(err) });
+      if (reason !== saveFailure)
+        log.error('cannot save positions, will retry', {
+          ...fields,
+          err: errText(err),
+        });
       saveFailure = reason;
     }
   };
   let saving: Promise<void> = Promise.resolve();
   const sync = () => (saving = saving.then(save));
-  const timer = setInterval(() => void sync(), config.positions.syncIntervalSeconds * 1000);
+  const timer = setInterval(
+    () => void sync(),
+    config.positions.syncIntervalSeconds * 1000,
+  );
   timer.unref();
 
   const history = new StatusHistory(store, {
-    onError: (err) => log.error('status history failed', { component: 'web', err: errText(err) }),
+    onError: (err) =>
+      log.error('status history failed', {
+        component: 'web',
+        err: errText(err),
+      }),
   });
   history.start();
 
@@ -139,7 +170,14 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     app.use(remediationRouter({ config: config.remediation, store, log }));
   }
   if (options.enableIngest) {
-    app.use(ingestRouter({ recorder, store, log: log.child('push'), maxLineBytes: config.tail.maxLineBytes }));
+    app.use(
+      ingestRouter({
+        recorder,
+        store,
+        log: log.child('push'),
+        maxLineBytes: config.tail.maxLineBytes,
+      }),
+    );
   }
   const server = await listen(app, options.listen, {
     configFile: options.webConfigFile,
@@ -148,7 +186,11 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  log.info('listening', { component: 'web', address: `${options.listen.host || '[::]'}:${port}`, telemetry_path: options.telemetryPath });
+  log.info('listening', {
+    component: 'web',
+    address: `${options.listen.host || '[::]'}:${port}`,
+    telemetry_path: options.telemetryPath,
+  });
 
   return {
     store,
@@ -217,6 +259,12 @@ function isPersisted(name: string): boolean {
 }
 
 function registerBuildInfo(store: MetricStore): void {
-  store.gauge(defs.exporter.buildInfo).labels(VERSION, process.versions.node).set(1);
-  store.gauge(defs.exporter.startTime).labels().set(Math.floor(Date.now() / 1000));
+  store
+    .gauge(defs.exporter.buildInfo)
+    .labels(VERSION, process.versions.node)
+    .set(1);
+  store
+    .gauge(defs.exporter.startTime)
+    .labels()
+    .set(Math.floor(Date.now() / 1000));
 }

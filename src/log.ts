@@ -31,24 +31,35 @@ function logfmtValue(v: string | number | boolean): string {
   return /^[^\s"=\\]+$/.test(s) ? s : JSON.stringify(s);
 }
 
-function formatLine(format: LogFormat, record: Record<string, unknown>): string {
+function formatLine(
+  format: LogFormat,
+  record: Record<string, unknown>,
+): string {
   if (format === 'json') return JSON.stringify(record);
   return Object.entries(record)
     .map(([k, v]) => `${k}=${logfmtValue(v as string | number | boolean)}`)
     .join(' ');
 }
 
-export function createLogger(options: LoggerOptions = {}, component?: string): Logger {
+export function createLogger(
+  options: LoggerOptions = {},
+  component?: string,
+): Logger {
   const level = options.level ?? 'info';
   const format = options.format ?? 'logfmt';
-  const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const write =
+    options.write ?? ((line: string) => process.stderr.write(line + '\n'));
 
   const emit = (lvl: LogLevel, msg: string, fields: Fields = {}): void => {
     if (RANK[lvl] < RANK[level]) return;
-    const record: Record<string, unknown> = { ts: new Date().toISOString(), level: lvl };
+    const record: Record<string, unknown> = {
+      ts: new Date().toISOString(),
+      level: lvl,
+    };
     if (component) record.component = component;
     record.msg = msg;
-    for (const [k, v] of Object.entries(fields)) if (v !== undefined) record[k] = v;
+    for (const [k, v] of Object.entries(fields))
+      if (v !== undefined) record[k] = v;
     write(formatLine(format, record));
   };
 
@@ -76,7 +87,10 @@ const hashSecret = randomBytes(32);
  * without naming them. The key lives only in this process.
  */
 export function hashKey(value: string): string {
-  return createHmac('sha256', hashSecret).update(value).digest('hex').slice(0, 12);
+  return createHmac('sha256', hashSecret)
+    .update(value)
+    .digest('hex')
+    .slice(0, 12);
 }
 
 /** An IPv4 address with its last octet zeroed, an IPv6 one cut to /48. */

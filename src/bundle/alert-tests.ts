@@ -79,7 +79,8 @@ function gauge(
 /** Minutes in a duration such as `5m`, `2h` or `1d`. */
 export function durationMinutes(duration: string): number {
   const match = /^([0-9]+)(s|m|h|d|w)$/.exec(duration);
-  if (!match) throw new Error(`duration "${duration}" has no whole-minute form`);
+  if (!match)
+    throw new Error(`duration "${duration}" has no whole-minute form`);
   const scale = { s: 1 / 60, m: 1, h: 60, d: 1440, w: 10080 }[match[2] as 's'];
   return Number(match[1]) * scale;
 }
@@ -109,7 +110,9 @@ export function alertTestFile(
   rules: RuleSource,
   slow: boolean,
 ): object {
-  const cases = alertCases(config).filter((c) => (c.alert === 'InferenceQPSDrop') === slow);
+  const cases = alertCases(config).filter(
+    (c) => (c.alert === 'InferenceQPSDrop') === slow,
+  );
   const stepMinutes = slow ? 5 : 1;
   return {
     rule_files: rules.ruleFiles,
@@ -123,7 +126,8 @@ export function alertTestFile(
 export function checkAlertCoverage(config: BundleConfig): void {
   const covered = new Set(alertCases(config).map((c) => c.alert));
   for (const spec of alertSpecs(config)) {
-    if (!covered.has(spec.alert)) throw new Error(`alert ${spec.alert} has no test case`);
+    if (!covered.has(spec.alert))
+      throw new Error(`alert ${spec.alert} has no test case`);
   }
 }
 
@@ -188,10 +192,12 @@ function availabilityCases(c: BundleConfig): AlertCase[] {
       name: 'scrape failing',
       series: [gauge('up', job, 0, 20)],
       onsetMinute: 0,
-      expected: [{
-        labels: { ...job, severity: 'critical', team: c.platformTeam },
-        description: `Prometheus has not scraped the exporter at ${INSTANCE} (job ${job.job}) for ${c.exporterDownFor}; its request, latency and quality metrics are missing.`,
-      }],
+      expected: [
+        {
+          labels: { ...job, severity: 'critical', team: c.platformTeam },
+          description: `Prometheus has not scraped the exporter at ${INSTANCE} (job ${job.job}) for ${c.exporterDownFor}; its request, latency and quality metrics are missing.`,
+        },
+      ],
       quiet: [gauge('up', job, 1, 20)],
     },
     {
@@ -199,10 +205,17 @@ function availabilityCases(c: BundleConfig): AlertCase[] {
       name: 'probe failing',
       series: [gauge(c.probeUpMetric, probe, 0, 20)],
       onsetMinute: 0,
-      expected: [{
-        labels: { ...probe, severity: 'critical', team: c.modelTeam, action: 'restart' },
-        description: `The health probe of ${c.modelServerTarget}, run by the exporter at ${INSTANCE}, has failed for ${c.modelServerDownFor}.`,
-      }],
+      expected: [
+        {
+          labels: {
+            ...probe,
+            severity: 'critical',
+            team: c.modelTeam,
+            action: 'restart',
+          },
+          description: `The health probe of ${c.modelServerTarget}, run by the exporter at ${INSTANCE}, has failed for ${c.modelServerDownFor}.`,
+        },
+      ],
       quiet: [gauge(c.probeUpMetric, probe, 1, 20)],
     },
   ];
@@ -223,20 +236,30 @@ function qpsDropCase(c: BundleConfig): AlertCase {
   const traffic = (perSecond: number): InputSeries[] => {
     const perMinute = perSecond * 60;
     const last = perMinute * stopMinute;
-    return [{
-      series: text(serving.requests.name, labels),
-      values: `0+${perMinute}x${stopMinute} ${last}x60`,
-    }];
+    return [
+      {
+        series: text(serving.requests.name, labels),
+        values: `0+${perMinute}x${stopMinute} ${last}x60`,
+      },
+    ];
   };
   return {
     alert: 'InferenceQPSDrop',
     name: 'traffic stops',
     series: traffic(c.qpsDropFloorThreshold * 10),
     onsetMinute: stopMinute + onset,
-    expected: [{
-      labels: { model: MODEL.model, scene: MODEL.scene, severity: 'critical', team: c.modelTeam, action: 'failover' },
-      description: `Requests to model ${MODEL.model} in scene ${MODEL.scene} are at 0% of the rate one day earlier, and below ${percent(c.qpsDropThreshold)} of the rates one day and one week earlier.`,
-    }],
+    expected: [
+      {
+        labels: {
+          model: MODEL.model,
+          scene: MODEL.scene,
+          severity: 'critical',
+          team: c.modelTeam,
+          action: 'failover',
+        },
+        description: `Requests to model ${MODEL.model} in scene ${MODEL.scene} are at 0% of the rate one day earlier, and below ${percent(c.qpsDropThreshold)} of the rates one day and one week earlier.`,
+      },
+    ],
     // Quiet hours: the same stop from a rate under the floor.
     quiet: traffic(c.qpsDropFloorThreshold / 2),
   };
@@ -245,11 +268,26 @@ function qpsDropCase(c: BundleConfig): AlertCase {
 function servingCases(c: BundleConfig): AlertCase[] {
   const base = { ...exporterLabels(c), ...MODEL };
   const outcomes = (failedPerMinute: number) => [
-    counter(serving.requests.name, { ...base, outcome: 'ok' }, 240 - failedPerMinute, 40),
-    counter(serving.requests.name, { ...base, outcome: 'timeout' }, failedPerMinute, 40),
+    counter(
+      serving.requests.name,
+      { ...base, outcome: 'ok' },
+      240 - failedPerMinute,
+      40,
+    ),
+    counter(
+      serving.requests.name,
+      { ...base, outcome: 'timeout' },
+      failedPerMinute,
+      40,
+    ),
   ];
-  const failedShare = c.errorRatioThreshold < 0.25 ? 0.25 : (1 + c.errorRatioThreshold) / 2;
-  const modelAlert = (severity: string) => ({ ...MODEL, severity, team: c.modelTeam });
+  const failedShare =
+    c.errorRatioThreshold < 0.25 ? 0.25 : (1 + c.errorRatioThreshold) / 2;
+  const modelAlert = (severity: string) => ({
+    ...MODEL,
+    severity,
+    team: c.modelTeam,
+  });
   const latency = latencyBuckets(c, base);
   return [
     {
@@ -257,22 +295,28 @@ function servingCases(c: BundleConfig): AlertCase[] {
       name: 'timeouts',
       series: outcomes(240 * failedShare),
       onsetMinute: 1,
-      expected: [{
-        labels: modelAlert('critical'),
-        description: `${g4(failedShare * 100)}% of requests to ${MODEL_TEXT} failed over the last ${c.alertWindow} (threshold ${percent(c.errorRatioThreshold)}).`,
-      }],
+      expected: [
+        {
+          labels: modelAlert('critical'),
+          description: `${g4(failedShare * 100)}% of requests to ${MODEL_TEXT} failed over the last ${c.alertWindow} (threshold ${percent(c.errorRatioThreshold)}).`,
+        },
+      ],
       // No failed series at all: the ratio must still read 0, not vanish.
-      quiet: [counter(serving.requests.name, { ...base, outcome: 'ok' }, 240, 40)],
+      quiet: [
+        counter(serving.requests.name, { ...base, outcome: 'ok' }, 240, 40),
+      ],
     },
     {
       alert: 'InferenceLatencyP99High',
       name: 'slow bucket',
       series: latency.slow,
       onsetMinute: 1,
-      expected: [{
-        labels: modelAlert('warning'),
-        description: `p99 latency of ${MODEL_TEXT} is ${g4(latency.p99)}s over the last ${c.alertWindow} (threshold ${c.latencyP99Threshold}s).`,
-      }],
+      expected: [
+        {
+          labels: modelAlert('warning'),
+          description: `p99 latency of ${MODEL_TEXT} is ${g4(latency.p99)}s over the last ${c.alertWindow} (threshold ${c.latencyP99Threshold}s).`,
+        },
+      ],
       quiet: latency.fast,
     },
   ];
@@ -287,15 +331,26 @@ function latencyBuckets(c: BundleConfig, base: Labels) {
   const bounds = [...LATENCY_BUCKETS_SECONDS];
   const lower = bounds.findIndex((b) => b >= c.latencyP99Threshold);
   if (lower < 0 || lower === bounds.length - 1) {
-    throw new Error('latencyP99Threshold must lie below the second-largest latency bucket');
+    throw new Error(
+      'latencyP99Threshold must lie below the second-largest latency bucket',
+    );
   }
   const from = bounds[lower]!;
   const to = bounds[lower + 1]!;
   const buckets = (firstFilled: number) =>
     [...bounds.map(String), '+Inf'].map((le, i) =>
-      counter(`${serving.duration.name}_bucket`, { ...base, le }, i >= firstFilled ? 60 : 0, 40),
+      counter(
+        `${serving.duration.name}_bucket`,
+        { ...base, le },
+        i >= firstFilled ? 60 : 0,
+        40,
+      ),
     );
-  return { slow: buckets(lower + 1), fast: buckets(0), p99: from + (to - from) * 0.99 };
+  return {
+    slow: buckets(lower + 1),
+    fast: buckets(0),
+    p99: from + (to - from) * 0.99,
+  };
 }
 
 function qualityCases(c: BundleConfig): AlertCase[] {
@@ -316,10 +371,12 @@ function qualityCases(c: BundleConfig): AlertCase[] {
     name: 'few hits',
     series: low,
     onsetMinute: 1,
-    expected: [{
-      labels: { ...MODEL, severity: 'warning', team: c.modelTeam },
-      description: `${label} of ${MODEL_TEXT} is ${percent(threshold / 2)} over the last ${c.alertWindow}, below the baseline of ${percent(threshold)}.`,
-    }],
+    expected: [
+      {
+        labels: { ...MODEL, severity: 'warning', team: c.modelTeam },
+        description: `${label} of ${MODEL_TEXT} is ${percent(threshold / 2)} over the last ${c.alertWindow}, below the baseline of ${percent(threshold)}.`,
+      },
+    ],
     quiet: high,
   });
   // One hit a minute; the other counter sets the ratio to half or twice
@@ -330,20 +387,41 @@ function qualityCases(c: BundleConfig): AlertCase[] {
   const r = c.recallThreshold;
   const f = c.f1Threshold;
   return [
-    measure('InferencePrecisionLow', 'Precision', p, counts(few(p), 1), counts(many(p), 1)),
-    measure('InferenceRecallLow', 'Recall', r, counts(1, few(r)), counts(1, many(r))),
-    measure('InferenceF1Low', 'F1', f, counts(few(f), few(f)), counts(many(f), many(f))),
+    measure(
+      'InferencePrecisionLow',
+      'Precision',
+      p,
+      counts(few(p), 1),
+      counts(many(p), 1),
+    ),
+    measure(
+      'InferenceRecallLow',
+      'Recall',
+      r,
+      counts(1, few(r)),
+      counts(1, many(r)),
+    ),
+    measure(
+      'InferenceF1Low',
+      'F1',
+      f,
+      counts(few(f), few(f)),
+      counts(many(f), many(f)),
+    ),
   ];
 }
 
 function hostCases(c: BundleConfig): AlertCase[] {
   const job = exporterLabels(c);
-  const cpu = (value: number) => [gauge(host.cpuUtilization.name, job, value, 40)];
+  const cpu = (value: number) => [
+    gauge(host.cpuUtilization.name, job, value, 40),
+  ];
   const cpuAlert = (severity: string, threshold: number, value: number) => ({
     labels: { ...job, severity, team: c.platformTeam },
     description: `CPU of host ${INSTANCE} is ${g4(value * 100)}% busy (threshold ${percent(threshold)}).`,
   });
-  const warnLevel = (c.hostCpuWarningThreshold + c.hostCpuCriticalThreshold) / 2;
+  const warnLevel =
+    (c.hostCpuWarningThreshold + c.hostCpuCriticalThreshold) / 2;
   const critLevel = (c.hostCpuCriticalThreshold + 1) / 2;
   const memory = (c.hostMemoryThreshold + 1) / 2;
   return [
@@ -371,11 +449,15 @@ function hostCases(c: BundleConfig): AlertCase[] {
       name: 'memory nearly full',
       series: [gauge(host.memoryUtilization.name, job, memory, 40)],
       onsetMinute: 0,
-      expected: [{
-        labels: { ...job, severity: 'warning', team: c.platformTeam },
-        description: `Memory of host ${INSTANCE} is ${g4(memory * 100)}% used (threshold ${percent(c.hostMemoryThreshold)}).`,
-      }],
-      quiet: [gauge(host.memoryUtilization.name, job, c.hostMemoryThreshold / 2, 40)],
+      expected: [
+        {
+          labels: { ...job, severity: 'warning', team: c.platformTeam },
+          description: `Memory of host ${INSTANCE} is ${g4(memory * 100)}% used (threshold ${percent(c.hostMemoryThreshold)}).`,
+        },
+      ],
+      quiet: [
+        gauge(host.memoryUtilization.name, job, c.hostMemoryThreshold / 2, 40),
+      ],
     },
     networkCase(c),
   ];
@@ -391,7 +473,8 @@ function networkCase(c: BundleConfig): AlertCase {
   const windowMinutes = durationMinutes(c.alertWindow);
   const threshold = c.networkSaturationThreshold;
   const share = Math.min(1, threshold * (1 + 1 / (2 * (windowMinutes - 1))));
-  const bytesPerMinute = (s: number) => s * c.networkLinkCapacityBytesPerSecond * 60;
+  const bytesPerMinute = (s: number) =>
+    s * c.networkLinkCapacityBytesPerSecond * 60;
   const traffic = (s: number) => [
     counter(host.networkReceive.name, labels, bytesPerMinute(s), 40),
     counter(host.networkTransmit.name, labels, 60, 40),
@@ -401,10 +484,17 @@ function networkCase(c: BundleConfig): AlertCase {
     name: 'receive near capacity',
     series: traffic(share),
     onsetMinute: windowMinutes,
-    expected: [{
-      labels: { ...labels, direction: 'receive', severity: 'warning', team: c.platformTeam },
-      description: `The receive rate of eth0 on host ${INSTANCE} is ${g4(share * 100)}% of the ${bytesPerSecond(c.networkLinkCapacityBytesPerSecond)} link (threshold ${percent(threshold)}).`,
-    }],
+    expected: [
+      {
+        labels: {
+          ...labels,
+          direction: 'receive',
+          severity: 'warning',
+          team: c.platformTeam,
+        },
+        description: `The receive rate of eth0 on host ${INSTANCE} is ${g4(share * 100)}% of the ${bytesPerSecond(c.networkLinkCapacityBytesPerSecond)} link (threshold ${percent(threshold)}).`,
+      },
+    ],
     quiet: traffic(threshold / 2),
   };
 }
@@ -419,26 +509,45 @@ function goDuration(seconds: number): string {
 
 function ingestionCases(c: BundleConfig): AlertCase[] {
   const job = exporterLabels(c);
-  const platform = (extra: Labels = {}) => ({ ...extra, severity: 'warning', team: c.platformTeam });
+  const platform = (extra: Labels = {}) => ({
+    ...extra,
+    severity: 'warning',
+    team: c.platformTeam,
+  });
   // A last-line time of 0 is `t` seconds old at minute t; it first
   // exceeds the threshold at the next whole minute.
   const stalledOnset = Math.floor(c.logStalledThreshold / 60) + 1;
   const stalledFire = stalledOnset + durationMinutes(c.logStalledFor);
   const lines = (malformedShare: number) => [
-    counter(ingest.lines.name, { ...job, result: 'parsed', reason: 'ok' }, 100 * (1 - malformedShare), 40),
-    counter(ingest.lines.name, { ...job, result: 'malformed', reason: 'not_json' }, 100 * malformedShare, 40),
+    counter(
+      ingest.lines.name,
+      { ...job, result: 'parsed', reason: 'ok' },
+      100 * (1 - malformedShare),
+      40,
+    ),
+    counter(
+      ingest.lines.name,
+      { ...job, result: 'malformed', reason: 'not_json' },
+      100 * malformedShare,
+      40,
+    ),
   ];
   const malformed = Math.min(1, c.malformedLinesThreshold * 2);
   return [
     {
       alert: 'InferenceLogIngestionStalled',
       name: 'no new lines',
-      series: [gauge(ingest.lastLine.name, job, 0, 60), gauge('up', job, 1, 60)],
+      series: [
+        gauge(ingest.lastLine.name, job, 0, 60),
+        gauge('up', job, 1, 60),
+      ],
       onsetMinute: stalledOnset,
-      expected: [{
-        labels: { ...job, ...platform() },
-        description: `The exporter at ${INSTANCE} processed its last log line ${goDuration(stalledFire * 60)} ago (threshold ${c.logStalledThreshold}s).`,
-      }],
+      expected: [
+        {
+          labels: { ...job, ...platform() },
+          description: `The exporter at ${INSTANCE} processed its last log line ${goDuration(stalledFire * 60)} ago (threshold ${c.logStalledThreshold}s).`,
+        },
+      ],
       quiet: [
         { series: text(ingest.lastLine.name, job), values: '0+60x60' },
         gauge('up', job, 1, 60),
@@ -449,10 +558,12 @@ function ingestionCases(c: BundleConfig): AlertCase[] {
       name: 'unparseable lines',
       series: lines(malformed),
       onsetMinute: 1,
-      expected: [{
-        labels: { ...job, ...platform() },
-        description: `${g4(malformed * 100)}% of input lines at the exporter ${INSTANCE} were malformed over the last ${c.alertWindow} (threshold ${percent(c.malformedLinesThreshold)}).`,
-      }],
+      expected: [
+        {
+          labels: { ...job, ...platform() },
+          description: `${g4(malformed * 100)}% of input lines at the exporter ${INSTANCE} were malformed over the last ${c.alertWindow} (threshold ${percent(c.malformedLinesThreshold)}).`,
+        },
+      ],
       quiet: lines(c.malformedLinesThreshold / 2),
     },
     ...feedbackCases(c, job, platform),
@@ -465,33 +576,60 @@ function feedbackCases(
   platform: (extra?: Labels) => Labels,
 ): AlertCase[] {
   const feedback = (attributionKind: string, perMinute: number) =>
-    counter(attribution.feedback.name, { ...job, action: 'click', attribution: attributionKind }, perMinute, 60);
+    counter(
+      attribution.feedback.name,
+      { ...job, action: 'click', attribution: attributionKind },
+      perMinute,
+      60,
+    );
   const unmatchedShare = (1 + c.feedbackUnmatchedThreshold) / 2;
   // Requests far above the floor, so even the first, partly covered
   // window rate is above it.
-  const requests = counter(serving.requests.name, { ...job, ...MODEL, outcome: 'ok' }, c.feedbackRequestsFloorThreshold * 60 * 100, 60);
+  const requests = counter(
+    serving.requests.name,
+    { ...job, ...MODEL, outcome: 'ok' },
+    c.feedbackRequestsFloorThreshold * 60 * 100,
+    60,
+  );
   const healthy = [feedback('none', 10), feedback('request', 50), requests];
   return [
     {
       alert: 'InferenceFeedbackJoinCollapsing',
       name: 'mostly unmatched',
-      series: [feedback('none', 100 * unmatchedShare), feedback('request', 100 * (1 - unmatchedShare))],
+      series: [
+        feedback('none', 100 * unmatchedShare),
+        feedback('request', 100 * (1 - unmatchedShare)),
+      ],
       onsetMinute: 1,
-      expected: [{
-        labels: platform({ symptom: 'unmatched' }),
-        description: `${g4(unmatchedShare * 100)}% of feedback events over the last ${c.feedbackWindow} matched no recommended list (threshold ${percent(c.feedbackUnmatchedThreshold)}); quality metrics are starved.`,
-      }],
+      expected: [
+        {
+          labels: platform({ symptom: 'unmatched' }),
+          description: `${g4(unmatchedShare * 100)}% of feedback events over the last ${c.feedbackWindow} matched no recommended list (threshold ${percent(c.feedbackUnmatchedThreshold)}); quality metrics are starved.`,
+        },
+      ],
       quiet: healthy,
     },
     {
       alert: 'InferenceFeedbackJoinCollapsing',
       name: 'matching stopped',
-      series: [{ series: text(attribution.feedback.name, { ...job, action: 'click', attribution: 'request' }), values: '500x60' }, requests],
+      series: [
+        {
+          series: text(attribution.feedback.name, {
+            ...job,
+            action: 'click',
+            attribution: 'request',
+          }),
+          values: '500x60',
+        },
+        requests,
+      ],
       onsetMinute: 1,
-      expected: [{
-        labels: platform({ symptom: 'stopped' }),
-        description: `Matched feedback fell to 0 events/s over the last ${c.feedbackWindow} while requests keep flowing; quality metrics are starved.`,
-      }],
+      expected: [
+        {
+          labels: platform({ symptom: 'stopped' }),
+          description: `Matched feedback fell to 0 events/s over the last ${c.feedbackWindow} while requests keep flowing; quality metrics are starved.`,
+        },
+      ],
       quiet: healthy,
     },
   ];
@@ -543,26 +681,28 @@ export function recordingTestFile(
     rule_files: rules.ruleFiles,
     evaluation_interval: '1m',
     group_eval_order: rules.groupOrder,
-    tests: [{
-      name: 'ratios are of rates summed over exporters',
-      interval: '1m',
-      input_series: input,
-      promql_expr_test: [
-        // 60 requests a minute in all.
-        check(recorded.requestRate(w), MODEL, 1),
-        // (2 error + 1 timeout) / 60.
-        check(recorded.errorRatio(w), MODEL, 0.05),
-        // (3 + 9) / (60 + 20).
-        check(recorded.precision(w), MODEL, 0.15),
-        // (3 + 9) / (6 + 18).
-        check(recorded.recall(w), MODEL, 0.5),
-        // 2 * 0.15 * 0.5 / 0.65 = 3/13 = 0.230769...
-        check(recorded.f1(w), MODEL, 3 / 13),
-        // (1.5 + 0.5) / (3 + 1).
-        check(recorded.ndcgAtK(w), modelK, 0.5),
-        // (2 + 4) / (10 + 10).
-        check(recorded.hitRateAtK(w), modelK, 0.3),
-      ],
-    }],
+    tests: [
+      {
+        name: 'ratios are of rates summed over exporters',
+        interval: '1m',
+        input_series: input,
+        promql_expr_test: [
+          // 60 requests a minute in all.
+          check(recorded.requestRate(w), MODEL, 1),
+          // (2 error + 1 timeout) / 60.
+          check(recorded.errorRatio(w), MODEL, 0.05),
+          // (3 + 9) / (60 + 20).
+          check(recorded.precision(w), MODEL, 0.15),
+          // (3 + 9) / (6 + 18).
+          check(recorded.recall(w), MODEL, 0.5),
+          // 2 * 0.15 * 0.5 / 0.65 = 3/13 = 0.230769...
+          check(recorded.f1(w), MODEL, 3 / 13),
+          // (1.5 + 0.5) / (3 + 1).
+          check(recorded.ndcgAtK(w), modelK, 0.5),
+          // (2 + 4) / (10 + 10).
+          check(recorded.hitRateAtK(w), modelK, 0.3),
+        ],
+      },
+    ],
   };
 }

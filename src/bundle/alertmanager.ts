@@ -26,8 +26,12 @@ const FOLLOWS_MODEL_SERVER_DOWN = [
 /** The Alertmanager configuration. */
 export function alertmanagerConfig(config: BundleConfig): object {
   const known = new Set(alertNames(config));
-  for (const name of [...FOLLOWS_MODEL_SERVER_DOWN, 'InferenceModelServerDown']) {
-    if (!known.has(name)) throw new Error(`inhibit rule names unknown alert ${name}`);
+  for (const name of [
+    ...FOLLOWS_MODEL_SERVER_DOWN,
+    'InferenceModelServerDown',
+  ]) {
+    if (!known.has(name))
+      throw new Error(`inhibit rule names unknown alert ${name}`);
   }
   return {
     global: {
@@ -65,7 +69,10 @@ function routeTree(config: BundleConfig): object {
         continue: true,
       },
       { receiver: RECEIVERS.silent, matchers: [`severity="${SEVERITY.info}"`] },
-      { receiver: RECEIVERS.modelTeamEmail, matchers: [`team="${config.modelTeam}"`] },
+      {
+        receiver: RECEIVERS.modelTeamEmail,
+        matchers: [`team="${config.modelTeam}"`],
+      },
       {
         receiver: RECEIVERS.platformTeamEmail,
         matchers: [`team="${config.platformTeam}"`],
@@ -100,7 +107,9 @@ function receivers(config: BundleConfig): object[] {
     {
       name: RECEIVERS.remediation,
       // Remediation acts on firing alerts only.
-      webhook_configs: [{ url: config.remediationWebhookUrl, send_resolved: false }],
+      webhook_configs: [
+        { url: config.remediationWebhookUrl, send_resolved: false },
+      ],
     },
     {
       name: RECEIVERS.pager,

@@ -3,12 +3,7 @@
  * description; severity, team, the optional remediation `action` and the
  * runbook link are attached here in one place.
  */
-import {
-  attribution,
-  host,
-  ingest,
-  serving,
-} from '../metrics/definitions.js';
+import { attribution, host, ingest, serving } from '../metrics/definitions.js';
 import { SEVERITY, type BundleConfig, type Severity } from './config.js';
 import { rate, series, sumBy } from './promql.js';
 import { recorded, type RuleGroup } from './recording.js';
@@ -135,7 +130,8 @@ function servingAlerts(c: BundleConfig): AlertSpec[] {
       severity: SEVERITY.critical,
       team: c.modelTeam,
       action: 'failover',
-      summary: 'Requests to a model fell far below the same time yesterday and last week.',
+      summary:
+        'Requests to a model fell far below the same time yesterday and last week.',
       description: `Requests to model {{ $labels.model }} in scene {{ $labels.scene }} are at {{ $value | humanizePercentage }} of the rate one day earlier, and below ${percent(c.qpsDropThreshold)} of the rates one day and one week earlier.`,
     },
     {
@@ -233,7 +229,8 @@ function hostAlerts(c: BundleConfig): AlertSpec[] {
       for: c.networkFor,
       severity: SEVERITY.warning,
       team: c.platformTeam,
-      summary: 'A network interface of the inference host is near its capacity.',
+      summary:
+        'A network interface of the inference host is near its capacity.',
       description: `The {{ $labels.direction }} rate of {{ $labels.device }} on host {{ $labels.instance }} is {{ $value | humanizePercentage }} of the ${bytesPerSecond(c.networkLinkCapacityBytesPerSecond)} link (threshold ${percent(c.networkSaturationThreshold)}).`,
     },
   ];

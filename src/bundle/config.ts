@@ -298,8 +298,14 @@ export function validateBundleConfig(partial: unknown): BundleConfig {
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 function mergeModelServerMetrics(partial: unknown): ModelServerMetrics {
-  if (typeof partial !== 'object' || partial === null || Array.isArray(partial)) {
-    throw new Error(`bundle config: "modelServerMetrics" must be an object, got ${JSON.stringify(partial)}`);
+  if (
+    typeof partial !== 'object' ||
+    partial === null ||
+    Array.isArray(partial)
+  ) {
+    throw new Error(
+      `bundle config: "modelServerMetrics" must be an object, got ${JSON.stringify(partial)}`,
+    );
   }
   const merged: Record<string, string> = { ...DEFAULT_MODEL_SERVER_METRICS };
   for (const [key, value] of Object.entries(partial)) {
@@ -308,7 +314,9 @@ function mergeModelServerMetrics(partial: unknown): ModelServerMetrics {
       throw new Error(`bundle config: unknown key "${at}"`);
     }
     if (typeof value !== 'string' || !METRIC_NAME.test(value)) {
-      throw new Error(`bundle config: "${at}" must be a metric name, got ${JSON.stringify(value)}`);
+      throw new Error(
+        `bundle config: "${at}" must be a metric name, got ${JSON.stringify(value)}`,
+      );
     }
     merged[key] = value;
   }
@@ -334,19 +342,27 @@ function checkRules(config: BundleConfig): void {
     const isDuration =
       key.endsWith('For') || key.endsWith('Window') || key.endsWith('Offset');
     if (isDuration && !DURATION.test(String(value))) {
-      throw new Error(`bundle config: "${key}" must be a duration like 5m, got "${value}"`);
+      throw new Error(
+        `bundle config: "${key}" must be a duration like 5m, got "${value}"`,
+      );
     }
     if (isRatioKey(key) && !(Number(value) > 0 && Number(value) <= 1)) {
-      throw new Error(`bundle config: "${key}" must be in (0, 1], got ${value}`);
+      throw new Error(
+        `bundle config: "${key}" must be in (0, 1], got ${value}`,
+      );
     }
   }
   for (const window of config.recordingWindows) {
     if (!DURATION.test(window)) {
-      throw new Error(`bundle config: "recordingWindows" holds bad duration "${window}"`);
+      throw new Error(
+        `bundle config: "recordingWindows" holds bad duration "${window}"`,
+      );
     }
   }
   if (!config.recordingWindows.includes(config.alertWindow)) {
-    throw new Error(`bundle config: "alertWindow" must be one of recordingWindows, got "${config.alertWindow}"`);
+    throw new Error(
+      `bundle config: "alertWindow" must be one of recordingWindows, got "${config.alertWindow}"`,
+    );
   }
 }
 

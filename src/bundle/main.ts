@@ -56,7 +56,10 @@ function parseArgs(args: string[]): Options {
     if (arg === '--check') options.check = true;
     else if (arg === '--out' && args[i + 1]) options.out = resolve(args[++i]!);
     else if (arg === '--config' && args[i + 1]) options.configFile = args[++i]!;
-    else throw new Error(`unknown argument "${arg}"; use --check, --out DIR, --config FILE`);
+    else
+      throw new Error(
+        `unknown argument "${arg}"; use --check, --out DIR, --config FILE`,
+      );
   }
   return options;
 }
@@ -69,7 +72,9 @@ function main(): number {
   const config = validateBundleConfig(partial);
   if (!options.check) {
     const written = writeBundle(options.out, config);
-    process.stdout.write(`wrote ${written.length} files under ${options.out}\n`);
+    process.stdout.write(
+      `wrote ${written.length} files under ${options.out}\n`,
+    );
     return 0;
   }
   const stale = staleFiles(options.out, config);

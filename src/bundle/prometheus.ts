@@ -50,7 +50,9 @@ export function prometheusConfig(config: BundleConfig): object {
     },
     rule_files: Object.values(RULE_FILES).map(underPrometheus),
     alerting: {
-      alertmanagers: [{ static_configs: [{ targets: [config.alertmanagerTarget] }] }],
+      alertmanagers: [
+        { static_configs: [{ targets: [config.alertmanagerTarget] }] },
+      ],
     },
     scrape_configs: [
       staticJob(config.exporterJob, config.exporterTarget),

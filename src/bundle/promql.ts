@@ -49,7 +49,9 @@ export function selectorLabels(selector: string): Record<string, string> {
   for (const part of parts.filter((p) => p.length > 0)) {
     const match = /^([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"$/.exec(part);
     if (!match) {
-      throw new Error(`selector "${selector}": only name="value" matchers can be turned into test labels`);
+      throw new Error(
+        `selector "${selector}": only name="value" matchers can be turned into test labels`,
+      );
     }
     labels[match[1]!] = match[2]!;
   }

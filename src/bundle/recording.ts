@@ -53,10 +53,7 @@ export function recordingGroups(
 ): RuleGroup<RecordingRule>[] {
   return config.recordingWindows.map((window) => ({
     name: `inference-recording-${window}`,
-    rules: [
-      ...servingRules(config, window),
-      ...qualityRules(config, window),
-    ],
+    rules: [...servingRules(config, window), ...qualityRules(config, window)],
   }));
 }
 
@@ -105,8 +102,14 @@ function qualityRules(config: BundleConfig, w: string): RecordingRule[] {
   const p = recorded.precision(w);
   const r = recorded.recall(w);
   return [
-    { record: p, expr: `${byModel(quality.hits)} / ${byModel(quality.recommended)}` },
-    { record: r, expr: `${byModel(quality.hits)} / ${byModel(quality.relevant)}` },
+    {
+      record: p,
+      expr: `${byModel(quality.hits)} / ${byModel(quality.recommended)}`,
+    },
+    {
+      record: r,
+      expr: `${byModel(quality.hits)} / ${byModel(quality.relevant)}`,
+    },
     { record: recorded.f1(w), expr: `2 * ${p} * ${r} / (${p} + ${r})` },
     {
       record: recorded.precisionAtK(w),

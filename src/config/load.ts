@@ -4,7 +4,14 @@
  * with the file, the line and the key's full path.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import {
+  LineCounter,
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  type Node,
+} from 'yaml';
 import { LINE_FORMATS, createParser, parserOptions } from '../formats/index.js';
 import { errText } from '../log.js';
 import { loadRemediationNode } from '../remediation/config-load.js';
@@ -107,7 +114,10 @@ export function parseConfig(text: string, file = 'config'): Config {
     throw new ConfigError(file, line, '(yaml)', first.message.split('\n')[0]!);
   }
   const config = defaultConfig();
-  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
+  if (
+    doc.contents === null ||
+    (isScalar(doc.contents) && doc.contents.value === null)
+  ) {
     return config;
   }
   merge(w, doc.contents, config as unknown as Record<string, unknown>, '', '');
@@ -121,7 +131,13 @@ function merge(
   path: string,
   rule: string,
 ): void {
-  if (!isMap(node)) throw new ConfigError(w.file, lineOf(w, node), path || '(top)', 'must be a mapping');
+  if (!isMap(node))
+    throw new ConfigError(
+      w.file,
+      lineOf(w, node),
+      path || '(top)',
+      'must be a mapping',
+    );
   for (const pair of node.items) {
     const keyNode = pair.key as Node;
     const key = isScalar(keyNode) ? String(keyNode.value) : '?';
@@ -131,11 +147,23 @@ function merge(
     if (!Object.hasOwn(target, field)) {
       throw new ConfigError(w.file, lineOf(w, keyNode), keyPath, 'unknown key');
     }
-    target[field] = value(w, pair.value as Node, target[field], keyPath, keyRule);
+    target[field] = value(
+      w,
+      pair.value as Node,
+      target[field],
+      keyPath,
+      keyRule,
+    );
   }
 }
 
-function value(w: Walk, node: Node | null, current: unknown, path: string, rule: string): unknown {
+function value(
+  w: Walk,
+  node: Node | null,
+  current: unknown,
+  path: string,
+  rule: string,
+): unknown {
   const line = lineOf(w, node);
   const fail = (detail: string): never => {
     throw new ConfigError(w.file, line, path, detail);
@@ -146,7 +174,9 @@ function value(w: Walk, node: Node | null, current: unknown, path: string, rule:
   if (Array.isArray(current)) {
     if (!isSeq(node)) return fail('must be a list');
     const element = ARRAY_ELEMENTS[rule] ?? '';
-    return node.items.map((item, i) => value(w, item as Node, element, `${path}[${i}]`, rule));
+    return node.items.map((item, i) =>
+      value(w, item as Node, element, `${path}[${i}]`, rule),
+    );
   }
   if (current !== null && typeof current === 'object') {
     if (!node) return fail('must be a mapping');
@@ -156,9 +186,12 @@ function value(w: Walk, node: Node | null, current: unknown, path: string, rule:
   const raw = isScalar(node) ? node.value : undefined;
   if (typeof current === 'number') return number(raw, rule, fail);
   if (typeof current === 'boolean') {
-    return typeof raw === 'boolean' ? raw : fail(`must be true or false, got ${JSON.stringify(raw)}`);
+    return typeof raw === 'boolean'
+      ? raw
+      : fail(`must be true or false, got ${JSON.stringify(raw)}`);
   }
-  if (typeof raw !== 'string') return fail(`must be a string, got ${JSON.stringify(raw ?? null)}`);
+  if (typeof raw !== 'string')
+    return fail(`must be a string, got ${JSON.stringify(raw ?? null)}`);
   const allowed = ENUMS[rule];
   if (allowed && !allowed.includes(raw)) {
     return fail(`must be one of ${allowed.join(', ')}, got "${raw}"`);
@@ -173,7 +206,11 @@ function value(w: Walk, node: Node | null, current: unknown, path: string, rule:
   return raw;
 }
 
-function number(raw: unknown, rule: string, fail: (d: string) => never): number {
+function number(
+  raw: unknown,
+  rule: string,
+  fail: (d: string) => never,
+): number {
   if (typeof raw !== 'number' || !Number.isFinite(raw)) {
     return fail(`must be a number, got ${JSON.stringify(raw ?? null)}`);
   }
@@ -183,23 +220,41 @@ function number(raw: unknown, rule: string, fail: (d: string) => never): number 
     return fail(`must be between ${range[0]} and ${range[1]}, got ${raw}`);
   }
   if (!range && raw < 0) return fail(`must be >= 0, got ${raw}`);
-  if (WHOLE.has(rule) && !Number.isInteger(raw)) return fail(`must be a whole number, got ${raw}`);
+  if (WHOLE.has(rule) && !Number.isInteger(raw))
+    return fail(`must be a whole number, got ${raw}`);
   return raw;
 }
 
 function sources(w: Walk, node: Node | null, path: string): unknown {
-  if (!isSeq(node)) throw new ConfigError(w.file, lineOf(w, node), path, 'must be a list');
+  if (!isSeq(node))
+    throw new ConfigError(w.file, lineOf(w, node), path, 'must be a list');
   return node.items.map((item, i) => {
     const source = defaultSource();
     const itemPath = `${path}[${i}]`;
-    merge(w, item as Node, source as unknown as Record<string, unknown>, itemPath, 'sources');
+    merge(
+      w,
+      item as Node,
+      source as unknown as Record<string, unknown>,
+      itemPath,
+      'sources',
+    );
     if (source.paths.length === 0) {
-      throw new ConfigError(w.file, lineOf(w, item as Node), `${itemPath}.paths`, 'needs at least one file or glob');
+      throw new ConfigError(
+        w.file,
+        lineOf(w, item as Node),
+        `${itemPath}.paths`,
+        'needs at least one file or glob',
+      );
     }
     try {
       createParser(source.format, parserOptions(source));
     } catch (err) {
-      throw new ConfigError(w.file, lineOf(w, item as Node), itemPath, errText(err));
+      throw new ConfigError(
+        w.file,
+        lineOf(w, item as Node),
+        itemPath,
+        errText(err),
+      );
     }
     return source;
   });
@@ -211,7 +266,12 @@ function probes(w: Walk, node: Node | null, path: string): unknown {
     return parseProbeConfig(node ? node.toJSON() : undefined, path);
   } catch (err) {
     if (!(err instanceof ProbeConfigError)) throw err;
-    throw new ConfigError(w.file, lineOf(w, nodeAt(node, err.key)), err.key, err.detail);
+    throw new ConfigError(
+      w.file,
+      lineOf(w, nodeAt(node, err.key)),
+      err.key,
+      err.detail,
+    );
   }
 }
 
@@ -221,6 +281,8 @@ function nodeAt(node: Node | null, keyPath: string): Node | null {
   if (!m || !isSeq(node)) return node;
   const item = node.items[Number(m[1])] as Node | undefined;
   if (!item || !m[2] || !isMap(item)) return item ?? node;
-  const pair = item.items.find((p) => isScalar(p.key) && p.key.value === m[2]!.split('.')[0]);
+  const pair = item.items.find(
+    (p) => isScalar(p.key) && p.key.value === m[2]!.split('.')[0],
+  );
   return (pair?.key as Node | undefined) ?? item;
 }

@@ -1,5 +1,8 @@
 import type { LineFormat } from '../formats/index.js';
-import { defaultRemediationConfig, type RemediationConfig } from '../remediation/config.js';
+import {
+  defaultRemediationConfig,
+  type RemediationConfig,
+} from '../remediation/config.js';
 import type { ProbeTarget } from '../sources/probe.js';
 
 /**
@@ -137,7 +140,12 @@ export function defaultSource(paths: string[] = []): SourceConfig {
     utcOffsetMinutes: 0,
     fromBeginning: false,
     fields: { ...DEFAULT_FIELDS },
-    defaults: { model: '', version: 'unknown', scene: 'default', outcome: 'ok' },
+    defaults: {
+      model: '',
+      version: 'unknown',
+      scene: 'default',
+      outcome: 'ok',
+    },
   };
 }
 
@@ -146,7 +154,11 @@ export function defaultConfig(): Config {
     sources: [],
     positions: { file: '', syncIntervalSeconds: 1 },
     tail: { pollIntervalMillis: 100, maxLineBytes: 1024 * 1024 },
-    attribution: { windowSeconds: 1800, maxPendingLists: 1_000_000, k: [5, 10] },
+    attribution: {
+      windowSeconds: 1800,
+      maxPendingLists: 1_000_000,
+      k: [5, 10],
+    },
     window: { seconds: 300 },
     limits: { maxLabelSets: 500, maxOutcomesPerLabelSet: 16 },
     probes: [],

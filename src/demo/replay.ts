@@ -71,9 +71,7 @@ export interface ReplaySummary {
 }
 
 /** Options with every default filled in. */
-export type ReplaySettings = Required<
-  Omit<ReplayOptions, 'limit' | 'signal'>
-> &
+export type ReplaySettings = Required<Omit<ReplayOptions, 'limit' | 'signal'>> &
   Pick<ReplayOptions, 'limit' | 'signal'>;
 
 interface ReplayRun {

@@ -22,10 +22,16 @@ export interface RunningDemo {
 }
 
 /** Starts the model server and adds its log as a source of `config`. */
-export async function startDemo(flags: DemoFlags, config: Config, log: Logger): Promise<RunningDemo> {
+export async function startDemo(
+  flags: DemoFlags,
+  config: Config,
+  log: Logger,
+): Promise<RunningDemo> {
   const speedup = Number(flags['demo.speedup']);
   if (!Number.isFinite(speedup) || speedup < 0) {
-    throw new Error(`--demo.speedup: must be a number >= 0, got "${flags['demo.speedup']}"`);
+    throw new Error(
+      `--demo.speedup: must be a number >= 0, got "${flags['demo.speedup']}"`,
+    );
   }
   const dir = resolve(flags['demo.dir']);
   mkdirSync(dir, { recursive: true });
@@ -36,23 +42,42 @@ export async function startDemo(flags: DemoFlags, config: Config, log: Logger): 
   const source = defaultSource([logFile]);
   source.fromBeginning = true;
   config.sources.push(source);
-  if (!config.positions.file) config.positions.file = join(dir, 'positions.json');
+  if (!config.positions.file)
+    config.positions.file = join(dir, 'positions.json');
 
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
-  const args = [main, `--output=${logFile}`, `--speedup=${speedup}`, '--clock=now', '--loop', '--no-progress'];
+  const args = [
+    main,
+    `--output=${logFile}`,
+    `--speedup=${speedup}`,
+    '--clock=now',
+    '--loop',
+    '--no-progress',
+  ];
   if (flags['demo.data']) args.push(`--data=${resolve(flags['demo.data'])}`);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-  log.info('demo model server started', { component: 'demo', pid: child.pid, log_file: logFile, speedup });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  log.info('demo model server started', {
+    component: 'demo',
+    pid: child.pid,
+    log_file: logFile,
+    speedup,
+  });
   child.on('exit', (code, signal) => {
     if (code !== 0 && signal === null) {
-      log.error('demo model server exited', { component: 'demo', code: code ?? undefined });
+      log.error('demo model server exited', {
+        component: 'demo',
+        code: code ?? undefined,
+      });
     }
   });
   return { logFile, stop: () => stopChild(child) };
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve();
   return new Promise((resolvePromise) => {
     child.once('exit', () => resolvePromise());
     child.kill('SIGTERM');

@@ -78,7 +78,9 @@ const TEXT_LINE = new RegExp(
 
 /** Milliseconds as text or number, in seconds; undefined for `-`. */
 function millisToSeconds(raw: unknown): number | undefined {
-  return raw === undefined || raw === '-' ? undefined : durationSeconds(raw, 'ms');
+  return raw === undefined || raw === '-'
+    ? undefined
+    : durationSeconds(raw, 'ms');
 }
 
 export class EnvoyParser {
@@ -87,14 +89,19 @@ export class EnvoyParser {
   private readonly useTotal: boolean;
 
   constructor(private readonly options: EnvoyOptions) {
-    this.paths = new ModelPaths(options.pathRegex ?? MODEL_PATH_REGEX, options.defaults);
+    this.paths = new ModelPaths(
+      options.pathRegex ?? MODEL_PATH_REGEX,
+      options.defaults,
+    );
     this.keys = { ...ENVOY_KEYS, ...options.keys };
     this.useTotal = options.latencyFrom === 'total';
   }
 
   parse(line: string, nowMs: number): LineResult {
     if (line.trim() === '') return skipped('blank');
-    const access = line.startsWith('[') ? this.fromText(line) : this.fromJson(line, nowMs);
+    const access = line.startsWith('[')
+      ? this.fromText(line)
+      : this.fromJson(line, nowMs);
     return isFail(access) ? access : accessEvent(access, this.paths);
   }
 
@@ -112,12 +119,15 @@ export class EnvoyParser {
 
     const rawTime = firstPresent(obj, k.time);
     const timeMs =
-      rawTime === undefined ? nowMs : logTimeMillis(rawTime, this.options.utcOffsetMinutes);
+      rawTime === undefined
+        ? nowMs
+        : logTimeMillis(rawTime, this.options.utcOffsetMinutes);
     if (Number.isNaN(timeMs)) return malformed('bad_time', k.time[0]);
 
     const latencyKeys = this.useTotal ? k.duration : k.upstreamTime;
     const latencySeconds = millisToSeconds(firstPresent(obj, latencyKeys));
-    if (Number.isNaN(latencySeconds)) return malformed('bad_value', latencyKeys[0]);
+    if (Number.isNaN(latencySeconds))
+      return malformed('bad_value', latencyKeys[0]);
 
     const requestId = firstPresent(obj, k.requestId);
     return {
@@ -137,7 +147,9 @@ export class EnvoyParser {
     const timeMs = logTimeMillis(groups.time, this.options.utcOffsetMinutes);
     if (Number.isNaN(timeMs)) return malformed('bad_time', 'start_time');
 
-    const latencySeconds = millisToSeconds(this.useTotal ? groups.duration : groups.upstream);
+    const latencySeconds = millisToSeconds(
+      this.useTotal ? groups.duration : groups.upstream,
+    );
     const requestId = groups.requestId === '-' ? undefined : groups.requestId;
     return { timeMs, target: groups.path!, status, latencySeconds, requestId };
   }

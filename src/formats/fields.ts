@@ -24,7 +24,10 @@ export function readPath(obj: unknown, path: Path): unknown {
 const EPOCH_MS_THRESHOLD = 1e11;
 
 /** Event time in epoch milliseconds, or NaN when it cannot be read. */
-export function toEpochMillis(value: unknown, unit: FieldMapping['timeUnit']): number {
+export function toEpochMillis(
+  value: unknown,
+  unit: FieldMapping['timeUnit'],
+): number {
   if (typeof value === 'string') {
     if (unit === 's' || unit === 'ms') {
       const n = Number(value);
@@ -113,7 +116,10 @@ const LATENCY_SCALE: Record<FieldMapping['latencyUnit'], number> = {
 };
 
 /** Latency in seconds; NaN for a value that is not a non-negative number. */
-export function toSeconds(value: unknown, unit: FieldMapping['latencyUnit']): number {
+export function toSeconds(
+  value: unknown,
+  unit: FieldMapping['latencyUnit'],
+): number {
   const n = typeof value === 'string' && value !== '' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return NaN;
   return n * LATENCY_SCALE[unit];

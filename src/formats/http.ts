@@ -25,7 +25,10 @@ export type LabelDefaults = SourceConfig['defaults'];
 export type Fail = Extract<LineResult, { ok: false }>;
 export type Malformed = Extract<Fail, { skipped: false }>;
 
-export function malformed(reason: Malformed['reason'], field?: string): Malformed {
+export function malformed(
+  reason: Malformed['reason'],
+  field?: string,
+): Malformed {
   return { ok: false, skipped: false, reason, field };
 }
 
@@ -43,9 +46,15 @@ const UNIT_DECIMALS: Record<'s' | 'ms' | 'us', number> = { s: 0, ms: 3, us: 6 };
  */
 export function durationSeconds(raw: unknown, unit: 's' | 'ms' | 'us'): number {
   const text = typeof raw === 'number' ? String(raw) : raw;
-  if (typeof text !== 'string' || !/^\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$/.test(text)) return NaN;
+  if (
+    typeof text !== 'string' ||
+    !/^\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$/.test(text)
+  )
+    return NaN;
   const [mantissa, exponent = '0'] = text.toLowerCase().split('e');
-  const seconds = Number(`${mantissa}e${Number(exponent) - UNIT_DECIMALS[unit]}`);
+  const seconds = Number(
+    `${mantissa}e${Number(exponent) - UNIT_DECIMALS[unit]}`,
+  );
   return Number.isFinite(seconds) ? seconds : NaN;
 }
 
@@ -100,7 +109,8 @@ export class ModelPaths {
     option = 'path_regex',
   ) {
     const list = typeof patterns === 'string' ? [patterns] : patterns;
-    if (list.length === 0) throw new Error(`${option}: needs at least one pattern`);
+    if (list.length === 0)
+      throw new Error(`${option}: needs at least one pattern`);
     this.patterns = list.map((source) => compilePattern(source, option));
     if (defaults.model !== '') return;
     for (const [i, pattern] of this.patterns.entries()) {
@@ -123,7 +133,9 @@ export class ModelPaths {
     return skipped('other_path');
   }
 
-  private fromGroups(groups: Record<string, string | undefined>): RequestLabels | Fail {
+  private fromGroups(
+    groups: Record<string, string | undefined>,
+  ): RequestLabels | Fail {
     const labels: RequestLabels = {
       model: groups.model || this.defaults.model,
       version: groups.version || this.defaults.version,
@@ -131,7 +143,8 @@ export class ModelPaths {
     };
     for (const name of ['model', 'version', 'scene'] as const) {
       if (labels[name] === '') return malformed('missing_field', name);
-      if (labels[name].length > MAX_LABEL_LENGTH) return malformed('bad_value', name);
+      if (labels[name].length > MAX_LABEL_LENGTH)
+        return malformed('bad_value', name);
     }
     return labels;
   }
@@ -143,7 +156,9 @@ export function compilePattern(source: string, option: string): RegExp {
     return new RegExp(source);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    throw new Error(`${option}: not a valid regular expression: "${source}" (${why})`);
+    throw new Error(
+      `${option}: not a valid regular expression: "${source}" (${why})`,
+    );
   }
 }
 
@@ -190,7 +205,8 @@ export function accessEvent(access: HttpAccess, paths: ModelPaths): LineResult {
     outcome: outcomeOfStatus(access.status),
     items: [],
   };
-  if (access.latencySeconds !== undefined) event.latencySeconds = access.latencySeconds;
+  if (access.latencySeconds !== undefined)
+    event.latencySeconds = access.latencySeconds;
   if (access.requestId) event.requestId = access.requestId;
   return { ok: true, event };
 }
@@ -200,10 +216,14 @@ export function accessEvent(access: HttpAccess, paths: ModelPaths): LineResult {
  * Proxies write `-` (or null in typed JSON) for a value they do not have;
  * those count as absent.
  */
-export function firstPresent(obj: Record<string, unknown>, keys: readonly string[]): unknown {
+export function firstPresent(
+  obj: Record<string, unknown>,
+  keys: readonly string[],
+): unknown {
   for (const key of keys) {
     const value = obj[key];
-    if (value !== undefined && value !== null && value !== '-' && value !== '') return value;
+    if (value !== undefined && value !== null && value !== '-' && value !== '')
+      return value;
   }
   return undefined;
 }
@@ -212,7 +232,9 @@ export function firstPresent(obj: Record<string, unknown>, keys: readonly string
  * A parsed JSON object line, or why the line is not one. Wrapped, so that
  * a logged object with an `ok` key cannot pass for a failure.
  */
-export function jsonObject(line: string): { fields: Record<string, unknown> } | Fail {
+export function jsonObject(
+  line: string,
+): { fields: Record<string, unknown> } | Fail {
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);

@@ -9,7 +9,10 @@ import type { LineResult } from './events.js';
 import { JsonLineParser } from './jsonl.js';
 import { NginxParser, type NginxKeys } from './nginx.js';
 import { RegexLineParser } from './regex.js';
-import { TorchServeAccessParser, TorchServeMetricsParser } from './torchserve.js';
+import {
+  TorchServeAccessParser,
+  TorchServeMetricsParser,
+} from './torchserve.js';
 
 export const LINE_FORMATS = [
   'jsonl',
@@ -75,7 +78,10 @@ export interface ParserOptions {
  * A parser for one source. Throws, naming the option and the bad value,
  * when a pattern does not compile or cannot yield a model.
  */
-export function createParser(format: LineFormat, options: ParserOptions): LineParser {
+export function createParser(
+  format: LineFormat,
+  options: ParserOptions,
+): LineParser {
   const { source, utcOffsetMinutes } = options;
   const defaults = source.defaults;
   switch (format) {
@@ -94,9 +100,15 @@ export function createParser(format: LineFormat, options: ParserOptions): LinePa
         utcOffsetMinutes,
       });
     case 'nginx':
-      return new NginxParser({ ...httpOptions(options), keys: options.nginxKeys });
+      return new NginxParser({
+        ...httpOptions(options),
+        keys: options.nginxKeys,
+      });
     case 'envoy':
-      return new EnvoyParser({ ...httpOptions(options), keys: options.envoyKeys });
+      return new EnvoyParser({
+        ...httpOptions(options),
+        keys: options.envoyKeys,
+      });
     case 'regex':
       return regexParser(options);
     default:
@@ -133,7 +145,10 @@ function regexParser(options: ParserOptions): RegexLineParser {
 export type { EnvoyKeys, EnvoyOptions } from './envoy.js';
 export type { NginxKeys, NginxOptions } from './nginx.js';
 export type { RegexOptions } from './regex.js';
-export type { TorchServeAccessOptions, TorchServeMetricsOptions } from './torchserve.js';
+export type {
+  TorchServeAccessOptions,
+  TorchServeMetricsOptions,
+} from './torchserve.js';
 export type { KServeOptions, KServeRouterOptions } from './kserve.js';
 
 /** The parser options a configured source asks for. */

@@ -53,7 +53,10 @@ interface CompiledPaths {
 
 type Fail = Extract<LineResult, { ok: false }>;
 
-function malformed(reason: Extract<Fail, { skipped: false }>['reason'], field?: string): Fail {
+function malformed(
+  reason: Extract<Fail, { skipped: false }>['reason'],
+  field?: string,
+): Fail {
   return { ok: false, skipped: false, reason, field };
 }
 
@@ -95,12 +98,15 @@ export class JsonLineParser {
     }
 
     const kind = this.kindOf(obj);
-    if (kind === 'other') return { ok: false, skipped: true, reason: 'other_type' };
-    if (kind === 'unknown') return malformed('unknown_kind', this.source.fields.type);
+    if (kind === 'other')
+      return { ok: false, skipped: true, reason: 'other_type' };
+    if (kind === 'unknown')
+      return malformed('unknown_kind', this.source.fields.type);
 
     const timeMs = this.timeOf(obj, nowMs);
     // "Infinity" or "1e400" in seconds is a number, but no instant.
-    if (!Number.isFinite(timeMs)) return malformed('bad_time', this.source.fields.time);
+    if (!Number.isFinite(timeMs))
+      return malformed('bad_time', this.source.fields.time);
 
     return kind === 'inference'
       ? this.inference(obj, timeMs)
@@ -184,7 +190,9 @@ export class JsonLineParser {
     for (const entry of raw) {
       const id =
         entry !== null && typeof entry === 'object'
-          ? toLabel((entry as Record<string, unknown>)[this.source.fields.itemIdKey])
+          ? toLabel(
+              (entry as Record<string, unknown>)[this.source.fields.itemIdKey],
+            )
           : toLabel(entry);
       if (id === undefined) return undefined;
       out.push(id);
@@ -205,16 +213,19 @@ export class JsonLineParser {
     }
 
     const rawItem = readPath(obj, this.paths.item);
-    if (rawItem === undefined || rawItem === null) return malformed('missing_field', f.item);
+    if (rawItem === undefined || rawItem === null)
+      return malformed('missing_field', f.item);
     const itemId = toLabel(rawItem);
-    if (itemId === undefined || itemId === '') return malformed('bad_type', f.item);
+    if (itemId === undefined || itemId === '')
+      return malformed('bad_type', f.item);
 
     const event: FeedbackEvent = { kind: 'feedback', timeMs, itemId, action };
     const requestId = toLabel(readPath(obj, this.paths.requestId));
     if (requestId) event.requestId = requestId;
     const userKey = toLabel(readPath(obj, this.paths.user));
     if (userKey) event.userKey = userKey;
-    if (!event.requestId && !event.userKey) return malformed('missing_field', f.user);
+    if (!event.requestId && !event.userKey)
+      return malformed('missing_field', f.user);
     return { ok: true, event };
   }
 }

@@ -5,11 +5,21 @@
  * `ce-inferenceservicename`, `ce-endpoint`, `ce-component`, ...). The two
  * halves share `ce-id`; this module pairs them into one inference event.
  */
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import express, {
+  Router,
+  type NextFunction,
+  type Request,
+  type Response,
+} from 'express';
 import type { InferenceEvent, LineResult } from './events.js';
 import { malformed, skipped, type LabelDefaults } from './http.js';
 import { MAX_LABEL_LENGTH } from './jsonl.js';
-import { instantMillis, parseInstant, secondsBetween, type Instant } from './log-time.js';
+import {
+  instantMillis,
+  parseInstant,
+  secondsBetween,
+  type Instant,
+} from './log-time.js';
 
 export const KSERVE_REQUEST_TYPE = 'org.kubeflow.serving.inference.request';
 export const KSERVE_RESPONSE_TYPE = 'org.kubeflow.serving.inference.response';
@@ -38,8 +48,11 @@ function header(headers: CloudEventHeaders, name: string): string | undefined {
 function isErrorBody(body: string): boolean {
   try {
     const parsed: unknown = JSON.parse(body);
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return false;
-    return 'error' in parsed && !('predictions' in parsed) && !('outputs' in parsed);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      return false;
+    return (
+      'error' in parsed && !('predictions' in parsed) && !('outputs' in parsed)
+    );
   } catch {
     return false;
   }
@@ -73,10 +86,14 @@ export class KServeEventParser {
     this.maxPending = options.maxPending ?? 10_000;
     this.maxAgeMs = (options.maxPendingSeconds ?? 60) * 1000;
     if (!Number.isInteger(this.maxPending) || this.maxPending < 1) {
-      throw new Error(`max_pending: must be a whole number >= 1, got ${this.maxPending}`);
+      throw new Error(
+        `max_pending: must be a whole number >= 1, got ${this.maxPending}`,
+      );
     }
     if (!(this.maxAgeMs > 0)) {
-      throw new Error(`max_pending_seconds: must be > 0, got ${options.maxPendingSeconds}`);
+      throw new Error(
+        `max_pending_seconds: must be > 0, got ${options.maxPendingSeconds}`,
+      );
     }
   }
 
@@ -100,7 +117,8 @@ export class KServeEventParser {
     if (id === undefined) return malformed('missing_field', 'ce-id');
     const time = header(headers, 'ce-time');
     const instant = time === undefined ? undefined : parseInstant(time);
-    if (time !== undefined && instant === undefined) return malformed('bad_time', 'ce-time');
+    if (time !== undefined && instant === undefined)
+      return malformed('bad_time', 'ce-time');
 
     this.expire(nowMs);
     const key = `${id}\u0000${header(headers, 'ce-component') ?? ''}`;
@@ -128,13 +146,15 @@ export class KServeEventParser {
   ): LineResult {
     const d = this.options.defaults;
     const model = header(headers, 'ce-inferenceservicename') ?? d.model;
-    if (model === '') return malformed('missing_field', 'ce-inferenceservicename');
+    if (model === '')
+      return malformed('missing_field', 'ce-inferenceservicename');
     if (model.length > MAX_LABEL_LENGTH) {
       return malformed('bad_value', 'ce-inferenceservicename');
     }
     // The endpoint names the revision split (`default` or `canary`).
     const version = header(headers, 'ce-endpoint') ?? d.version;
-    if (version.length > MAX_LABEL_LENGTH) return malformed('bad_value', 'ce-endpoint');
+    if (version.length > MAX_LABEL_LENGTH)
+      return malformed('bad_value', 'ce-endpoint');
 
     const first = request?.instant ?? response.instant;
     const event: InferenceEvent = {
@@ -202,24 +222,32 @@ export function kserveRouter(
 
   router.post(
     '/kserve',
-    express.raw({ type: () => true, limit: options.maxBodyBytes ?? 1024 * 1024 }),
+    express.raw({
+      type: () => true,
+      limit: options.maxBodyBytes ?? 1024 * 1024,
+    }),
     (req: Request, res: Response) => {
       const body = Buffer.isBuffer(req.body) ? req.body : undefined;
       const result = parser.parseKServeEvent(req.headers, body, now());
       onEvent(result);
       if (!result.ok && !result.skipped) {
-        res.status(400).type('text/plain').send(`${result.reason} ${result.field ?? ''}\n`);
+        res
+          .status(400)
+          .type('text/plain')
+          .send(`${result.reason} ${result.field ?? ''}\n`);
         return;
       }
       res.status(200).type('text/plain').send('ok\n');
     },
   );
 
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const type = (err as { type?: unknown } | null)?.type;
-    if (type !== 'entity.too.large') return next(err);
-    onEvent({ ok: false, skipped: false, reason: 'too_long' });
-    res.status(413).type('text/plain').send('too_long\n');
-  });
+  router.use(
+    (err: unknown, _req: Request, res: Response, next: NextFunction) => {
+      const type = (err as { type?: unknown } | null)?.type;
+      if (type !== 'entity.too.large') return next(err);
+      onEvent({ ok: false, skipped: false, reason: 'too_long' });
+      res.status(413).type('text/plain').send('too_long\n');
+    },
+  );
   return router;
 }

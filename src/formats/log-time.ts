@@ -27,12 +27,15 @@ function zoneMinutes(zone: string): number {
  * like. A time without a zone is taken as `utcOffsetMinutes` east of UTC,
  * because log4j and nginx print the server's local time without one.
  */
-export function parseInstant(text: string, utcOffsetMinutes = 0): Instant | undefined {
+export function parseInstant(
+  text: string,
+  utcOffsetMinutes = 0,
+): Instant | undefined {
   const m = LOG_TIME.exec(text.trim());
   if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
-    number, number, number, number, number, number,
-  ];
+  const [year, month, day, hour, minute, second] = m
+    .slice(1, 7)
+    .map(Number) as [number, number, number, number, number, number];
   const utcMs = Date.UTC(year, month - 1, day, hour, minute, second);
   const check = new Date(utcMs);
   const sameFields =
@@ -57,7 +60,8 @@ export function instantMillis(instant: Instant): number {
 export function secondsBetween(earlier: Instant, later: Instant): number {
   // Whole nanoseconds stay exact up to about 104 days apart, so the one
   // rounding left is the final division.
-  const nanos = (later.seconds - earlier.seconds) * 1e9 + (later.nanos - earlier.nanos);
+  const nanos =
+    (later.seconds - earlier.seconds) * 1e9 + (later.nanos - earlier.nanos);
   return nanos / 1e9;
 }
 

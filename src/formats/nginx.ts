@@ -81,7 +81,10 @@ export class NginxParser {
   private readonly keys: NginxKeys;
 
   constructor(private readonly options: NginxOptions) {
-    this.paths = new ModelPaths(options.pathRegex ?? MODEL_PATH_REGEX, options.defaults);
+    this.paths = new ModelPaths(
+      options.pathRegex ?? MODEL_PATH_REGEX,
+      options.defaults,
+    );
     this.keys = { ...NGINX_KEYS, ...options.keys };
   }
 
@@ -100,12 +103,16 @@ export class NginxParser {
 
     const rawTime = firstPresent(obj, [k.time]);
     const timeMs =
-      rawTime === undefined ? nowMs : logTimeMillis(rawTime, this.options.utcOffsetMinutes);
+      rawTime === undefined
+        ? nowMs
+        : logTimeMillis(rawTime, this.options.utcOffsetMinutes);
     if (Number.isNaN(timeMs)) return malformed('bad_time', k.time);
 
-    const latencyKey = this.options.latencyFrom === 'total' ? k.requestTime : k.upstreamTime;
+    const latencyKey =
+      this.options.latencyFrom === 'total' ? k.requestTime : k.upstreamTime;
     const rawLatency = firstPresent(obj, [latencyKey]);
-    const latencySeconds = rawLatency === undefined ? undefined : upstreamSeconds(rawLatency);
+    const latencySeconds =
+      rawLatency === undefined ? undefined : upstreamSeconds(rawLatency);
     if (Number.isNaN(latencySeconds)) return malformed('bad_value', latencyKey);
 
     const requestId = firstPresent(obj, [k.requestId]);

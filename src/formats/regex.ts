@@ -51,7 +51,11 @@ export interface RegexOptions {
 type Groups = Record<string, string | undefined>;
 
 /** Checks the pattern's groups against what the source needs. */
-function checkGroups(pattern: string, names: Set<string>, options: RegexOptions): void {
+function checkGroups(
+  pattern: string,
+  names: Set<string>,
+  options: RegexOptions,
+): void {
   const known = new Set<string>(REGEX_GROUPS);
   for (const name of names) {
     if (!known.has(name)) {
@@ -60,13 +64,17 @@ function checkGroups(pattern: string, names: Set<string>, options: RegexOptions)
       );
     }
   }
-  const needsModel = options.type !== 'feedback' && options.defaults.model === '';
+  const needsModel =
+    options.type !== 'feedback' && options.defaults.model === '';
   if (needsModel && !names.has('model')) {
     throw new Error(
       `pattern: "${pattern}" has no (?<model>) group and the source has no default model`,
     );
   }
-  if (options.type === 'feedback' && !(names.has('item') && names.has('action'))) {
+  if (
+    options.type === 'feedback' &&
+    !(names.has('item') && names.has('action'))
+  ) {
     throw new Error(
       `pattern: "${pattern}" needs (?<item>) and (?<action>) groups for feedback`,
     );
@@ -126,21 +134,32 @@ export class RegexLineParser {
     };
     if (!groups.outcome && groups.status) {
       const code = statusCode(groups.status);
-      labels.outcome = Number.isNaN(code) ? groups.status : outcomeOfStatus(code);
+      labels.outcome = Number.isNaN(code)
+        ? groups.status
+        : outcomeOfStatus(code);
     }
     for (const name of ['model', 'version', 'scene', 'outcome'] as const) {
       if (labels[name] === '') return malformed('missing_field', name);
-      if (labels[name].length > MAX_LABEL_LENGTH) return malformed('bad_value', name);
+      if (labels[name].length > MAX_LABEL_LENGTH)
+        return malformed('bad_value', name);
     }
 
-    const event: InferenceEvent = { kind: 'inference', timeMs, ...labels, items: [] };
+    const event: InferenceEvent = {
+      kind: 'inference',
+      timeMs,
+      ...labels,
+      items: [],
+    };
     if (groups.latency) {
       const seconds = durationSeconds(groups.latency, this.options.latencyUnit);
       if (Number.isNaN(seconds)) return malformed('bad_value', 'latency');
       event.latencySeconds = seconds;
     }
     if (groups.items) {
-      event.items = groups.items.split(',').map((id) => id.trim()).filter((id) => id !== '');
+      event.items = groups.items
+        .split(',')
+        .map((id) => id.trim())
+        .filter((id) => id !== '');
     }
     if (groups.request_id) event.requestId = groups.request_id;
     if (groups.user) event.userKey = groups.user;
@@ -150,14 +169,22 @@ export class RegexLineParser {
   private feedback(groups: Groups, timeMs: number): LineResult {
     if (!groups.action) return malformed('missing_field', 'action');
     const word = groups.action.toLowerCase();
-    const action = Object.hasOwn(ACTION_SYNONYMS, word) ? ACTION_SYNONYMS[word] : undefined;
+    const action = Object.hasOwn(ACTION_SYNONYMS, word)
+      ? ACTION_SYNONYMS[word]
+      : undefined;
     if (action === undefined) return malformed('bad_value', 'action');
     if (!groups.item) return malformed('missing_field', 'item');
 
-    const event: FeedbackEvent = { kind: 'feedback', timeMs, itemId: groups.item, action };
+    const event: FeedbackEvent = {
+      kind: 'feedback',
+      timeMs,
+      itemId: groups.item,
+      action,
+    };
     if (groups.request_id) event.requestId = groups.request_id;
     if (groups.user) event.userKey = groups.user;
-    if (!event.requestId && !event.userKey) return malformed('missing_field', 'user');
+    if (!event.requestId && !event.userKey)
+      return malformed('missing_field', 'user');
     return { ok: true, event };
   }
 }

@@ -48,7 +48,11 @@ const LOG4J_TIME = /(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?)/;
 const REQUEST_LINE = /"([A-Za-z]+) (\S+) ([^"\s]+)"(.*)$/;
 
 /** Event time from the line's log4j prefix; `nowMs` when it has none. */
-function prefixTime(head: string, nowMs: number, utcOffsetMinutes: number): number {
+function prefixTime(
+  head: string,
+  nowMs: number,
+  utcOffsetMinutes: number,
+): number {
   const m = LOG4J_TIME.exec(head);
   return m ? logTimeMillis(m[1], utcOffsetMinutes) : nowMs;
 }
@@ -73,7 +77,8 @@ export class TorchServeAccessParser {
     if (!statusText) return malformed('missing_field', 'status');
     const status = statusCode(statusText);
     if (Number.isNaN(status)) return malformed('bad_value', 'status');
-    if (durationText === undefined) return malformed('missing_field', 'latency');
+    if (durationText === undefined)
+      return malformed('missing_field', 'latency');
     if (!/^\d+$/.test(durationText)) return malformed('bad_value', 'latency');
 
     const head = line.slice(0, request.index);
@@ -148,7 +153,11 @@ export class TorchServeMetricsParser {
     const m = METRIC_LINE.exec(line);
     if (!m) return skipped('not_metric');
     const [, name, unit, valueText, sections] = m as unknown as string[] as [
-      string, string, string, string, string,
+      string,
+      string,
+      string,
+      string,
+      string,
     ];
     if (name !== this.metric) return skipped('other_metric');
 
@@ -167,9 +176,14 @@ export class TorchServeMetricsParser {
    * The `timestamp` dimension (epoch seconds, free of time zones) when the
    * line has one; else the log4j prefix; else the read time.
    */
-  private timeOf(dims: Map<string, string>, head: string, nowMs: number): number {
+  private timeOf(
+    dims: Map<string, string>,
+    head: string,
+    nowMs: number,
+  ): number {
     const stamp = dims.get('timestamp');
-    if (stamp !== undefined && /^\d{1,12}$/.test(stamp)) return Number(stamp) * 1000;
+    if (stamp !== undefined && /^\d{1,12}$/.test(stamp))
+      return Number(stamp) * 1000;
     return prefixTime(head, nowMs, this.utcOffsetMinutes);
   }
 
@@ -182,7 +196,10 @@ export class TorchServeMetricsParser {
     const model = dims.get('ModelName') ?? dims.get('model_name') ?? d.model;
     if (model === '') return malformed('missing_field', 'ModelName');
     const version = dims.get('model_version') || d.version;
-    for (const [field, value] of [['ModelName', model], ['model_version', version]] as const) {
+    for (const [field, value] of [
+      ['ModelName', model],
+      ['model_version', version],
+    ] as const) {
       if (value.length > MAX_LABEL_LENGTH) return malformed('bad_value', field);
     }
 

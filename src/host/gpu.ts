@@ -58,13 +58,23 @@ function parseRow(line: string, lineNumber: number): GpuDevice {
   const cells = line.split(',').map((cell) => cell.trim());
   if (cells.length !== NVIDIA_SMI_FIELDS.length) {
     const want = NVIDIA_SMI_FIELDS.length;
-    throw new Error(`line ${lineNumber} has ${cells.length} columns, want ${want}`);
+    throw new Error(
+      `line ${lineNumber} has ${cells.length} columns, want ${want}`,
+    );
   }
   const [index, uuid, name, utilization, used, total, power] = cells as [
-    string, string, string, string, string, string, string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
   ];
   if (!/^\d+$/.test(index)) {
-    throw new Error(`line ${lineNumber} has GPU index "${index}", want a number`);
+    throw new Error(
+      `line ${lineNumber} has GPU index "${index}", want a number`,
+    );
   }
 
   const device: GpuDevice = { index, uuid, name };

@@ -40,7 +40,10 @@ export function parseProcNetDev(text: string): InterfaceBytes[] {
     // The two header lines hold a '|' before any colon, or no colon at all.
     if (colon < 0 || line.slice(0, colon).includes('|')) continue;
     const device = line.slice(0, colon).trim();
-    const columns = line.slice(colon + 1).trim().split(/\s+/);
+    const columns = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/);
     const receive = columns[RECEIVE_BYTES] ?? '';
     const transmit = columns[TRANSMIT_BYTES] ?? '';
     if (!/^\d+$/.test(receive) || !/^\d+$/.test(transmit)) {

@@ -127,7 +127,10 @@ function buildCollectors(
   // Leave a fifth of the interval so a slow nvidia-smi never overlaps runs.
   const gpu = readers.gpu
     ? gpuCollector(store, readers.gpu)
-    : gpuCollectorIfPresent(store, { timeoutSeconds: settings.intervalSeconds * 0.8, log });
+    : gpuCollectorIfPresent(store, {
+        timeoutSeconds: settings.intervalSeconds * 0.8,
+        log,
+      });
   return [
     cpuCollector(store, readers.cpu),
     memoryCollector(store, readers.memory),
@@ -153,7 +156,12 @@ export function startHostCollector(
     return { stop() {}, collectOnce: async () => {} };
   }
 
-  const collectors = buildCollectors(store, settings, options.readers ?? {}, hostLog);
+  const collectors = buildCollectors(
+    store,
+    settings,
+    options.readers ?? {},
+    hostLog,
+  );
   const runs = collectors.map((c) =>
     guardedRun(c, store, settings.intervalSeconds, hostLog),
   );

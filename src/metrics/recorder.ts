@@ -3,8 +3,16 @@
  * quality counters from the attribution join, sliding-window gauges, and
  * the count of every input line by result.
  */
-import type { FeedbackEvent, InferenceEvent, LineResult } from '../formats/events.js';
-import { AttributionJoin, gainsAtK, type QualitySink } from '../quality/attribution.js';
+import type {
+  FeedbackEvent,
+  InferenceEvent,
+  LineResult,
+} from '../formats/events.js';
+import {
+  AttributionJoin,
+  gainsAtK,
+  type QualitySink,
+} from '../quality/attribution.js';
 import { f1, ratio } from '../quality/ranking.js';
 import { SlidingWindow } from '../quality/window.js';
 import * as defs from './definitions.js';
@@ -65,20 +73,27 @@ export class Recorder {
    */
   private parsedLines: CounterChild | undefined;
   private lastLine: GaugeChild | undefined;
-  private readonly feedbackChildren = new Map<string, Map<string, CounterChild>>();
+  private readonly feedbackChildren = new Map<
+    string,
+    Map<string, CounterChild>
+  >();
 
   constructor(
     private readonly store: MetricStore,
     private readonly options: RecorderOptions,
   ) {
     for (const k of options.k) {
-      if (!Number.isInteger(k) || k < 1) throw new Error(`attribution k must be whole numbers >= 1, got ${k}`);
+      if (!Number.isInteger(k) || k < 1)
+        throw new Error(`attribution k must be whole numbers >= 1, got ${k}`);
     }
     this.now = options.now ?? Date.now;
     this.startMs = this.now();
     this.f = {
       requests: store.counter(defs.serving.requests),
-      duration: store.histogram(defs.serving.duration, defs.LATENCY_BUCKETS_SECONDS),
+      duration: store.histogram(
+        defs.serving.duration,
+        defs.LATENCY_BUCKETS_SECONDS,
+      ),
       returned: store.counter(defs.serving.returnedItems),
       lists: store.counter(defs.quality.lists),
       recommended: store.counter(defs.quality.recommended),
@@ -132,7 +147,8 @@ export class Recorder {
     const id = this.labelId(event.model, event.version, event.scene);
     const set = this.labelSets[id]!;
     this.outcomeChild(set, event.outcome).inc();
-    if (event.latencySeconds !== undefined) set.duration.observe(event.latencySeconds);
+    if (event.latencySeconds !== undefined)
+      set.duration.observe(event.latencySeconds);
     set.returned.inc(event.items.length);
     set.window.add(this.now() / 1000, 'requests', 1);
     this.join.addList(event, id);
@@ -168,7 +184,9 @@ export class Recorder {
     const found = set.byOutcome.get(outcome);
     if (found) return found;
     let value = outcome;
-    if (set.byOutcome.size >= (this.options.maxOutcomesPerLabelSet ?? Infinity)) {
+    if (
+      set.byOutcome.size >= (this.options.maxOutcomesPerLabelSet ?? Infinity)
+    ) {
       this.f.folded.labels('outcomes').inc();
       value = OVERFLOW;
       const overflow = set.byOutcome.get(OVERFLOW);
@@ -216,7 +234,8 @@ export class Recorder {
       },
       relevant: (labelId, ordinal, rank, best) =>
         this.credit(labelId, ordinal, rank, best),
-      feedback: (action, attribution) => this.feedbackChild(action, attribution).inc(),
+      feedback: (action, attribution) =>
+        this.feedbackChild(action, attribution).inc(),
       evicted: (reason, count) => this.f.evictions.labels(reason).inc(count),
     };
   }
@@ -235,7 +254,12 @@ export class Recorder {
     return child;
   }
 
-  private credit(labelId: number, ordinal: number, rank: number, best: number): void {
+  private credit(
+    labelId: number,
+    ordinal: number,
+    rank: number,
+    best: number,
+  ): void {
     const set = this.labelSets[labelId]!;
     const nowSeconds = this.now() / 1000;
     set.relevant.inc();
@@ -258,7 +282,10 @@ export class Recorder {
   private collectWindows(): void {
     const nowMs = this.now();
     const seconds = this.options.windowSeconds;
-    const covered = Math.max(1, Math.min(seconds, (nowMs - this.startMs) / 1000));
+    const covered = Math.max(
+      1,
+      Math.min(seconds, (nowMs - this.startMs) / 1000),
+    );
     this.f.windowSeconds.labels().set(seconds);
     this.f.pending.labels().set(this.join.pending);
     for (const set of this.labelSets) {

@@ -113,7 +113,9 @@ export class MetricStore {
 
   /** The counter family for a definition, created on first use. */
   counter(def: MetricDefinition): CounterFamily {
-    return this.existing(def, CounterFamily) ?? this.add(new CounterFamily(def));
+    return (
+      this.existing(def, CounterFamily) ?? this.add(new CounterFamily(def))
+    );
   }
 
   gauge(def: MetricDefinition): GaugeFamily {
@@ -121,7 +123,10 @@ export class MetricStore {
   }
 
   histogram(def: MetricDefinition, bounds: readonly number[]): HistogramFamily {
-    return this.existing(def, HistogramFamily) ?? this.add(new HistogramFamily(def, bounds));
+    return (
+      this.existing(def, HistogramFamily) ??
+      this.add(new HistogramFamily(def, bounds))
+    );
   }
 
   private existing<F extends AnyFamily>(
@@ -131,7 +136,9 @@ export class MetricStore {
     const found = this.byName.get(def.name);
     if (found === undefined) return undefined;
     if (!(found instanceof kind) || found.def !== def) {
-      throw new Error(`metric ${def.name} registered twice with different definitions`);
+      throw new Error(
+        `metric ${def.name} registered twice with different definitions`,
+      );
     }
     return found;
   }
@@ -236,7 +243,11 @@ export function formatValue(v: number): string {
   return String(v);
 }
 
-function labelString(names: readonly string[], values: string[], extra = ''): string {
+function labelString(
+  names: readonly string[],
+  values: string[],
+  extra = '',
+): string {
   const parts: string[] = [];
   for (let i = 0; i < names.length; i++) {
     parts.push(`${names[i]}="${escapeLabel(values[i]!)}"`);
@@ -245,12 +256,21 @@ function labelString(names: readonly string[], values: string[], extra = ''): st
   return parts.length ? `{${parts.join(',')}}` : '';
 }
 
-function renderFamily(f: AnyFamily, format: ExpositionFormat, out: string[]): void {
+function renderFamily(
+  f: AnyFamily,
+  format: ExpositionFormat,
+  out: string[],
+): void {
   const { name, help, labels } = f.def;
   const om = format === 'openmetrics';
   const isCounter = f instanceof CounterFamily;
   const base = om && isCounter ? name.replace(/_total$/, '') : name;
-  const type = f instanceof HistogramFamily ? 'histogram' : isCounter ? 'counter' : 'gauge';
+  const type =
+    f instanceof HistogramFamily
+      ? 'histogram'
+      : isCounter
+        ? 'counter'
+        : 'gauge';
 
   out.push(`# HELP ${base} ${escapeHelp(help)}`, `# TYPE ${base} ${type}`);
   if (f instanceof HistogramFamily) {
@@ -259,16 +279,24 @@ function renderFamily(f: AnyFamily, format: ExpositionFormat, out: string[]): vo
       f.bounds.forEach((bound, i) => {
         cumulative += child.counts[i]!;
         const le = `le="${formatValue(bound)}"`;
-        out.push(`${name}_bucket${labelString(labels, values, le)} ${cumulative}`);
+        out.push(
+          `${name}_bucket${labelString(labels, values, le)} ${cumulative}`,
+        );
       });
-      out.push(`${name}_bucket${labelString(labels, values, 'le="+Inf"')} ${child.count}`);
-      out.push(`${name}_sum${labelString(labels, values)} ${formatValue(child.sum)}`);
+      out.push(
+        `${name}_bucket${labelString(labels, values, 'le="+Inf"')} ${child.count}`,
+      );
+      out.push(
+        `${name}_sum${labelString(labels, values)} ${formatValue(child.sum)}`,
+      );
       out.push(`${name}_count${labelString(labels, values)} ${child.count}`);
     }
     return;
   }
   const sample = om && isCounter ? `${base}_total` : name;
   for (const { values, child } of f.children.values()) {
-    out.push(`${sample}${labelString(labels, values)} ${formatValue(child.value)}`);
+    out.push(
+      `${sample}${labelString(labels, values)} ${formatValue(child.value)}`,
+    );
   }
 }

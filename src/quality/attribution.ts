@@ -22,7 +22,12 @@ export interface QualitySink {
    * 1-based `rank` in the list, or rank 0 when the list did not hold it.
    * `bestEarlierRank` is the best rank of the list's earlier hits, 0 if none.
    */
-  relevant(labelId: number, ordinal: number, rank: number, bestEarlierRank: number): void;
+  relevant(
+    labelId: number,
+    ordinal: number,
+    rank: number,
+    bestEarlierRank: number,
+  ): void;
   /** A feedback event, and how it was attributed. */
   feedback(action: FeedbackEvent['action'], attribution: Attribution): void;
   evicted(reason: 'age' | 'size', count: number): void;
@@ -115,7 +120,11 @@ class KeyIndex {
     fingerprint(key);
     const table = this.table;
     const size = table.length;
-    for (let i = Math.floor(printLow * this.scale); ; i = i + 1 === size ? 0 : i + 1) {
+    for (
+      let i = Math.floor(printLow * this.scale);
+      ;
+      i = i + 1 === size ? 0 : i + 1
+    ) {
       const slot = table[i]!;
       if (slot < 0 || this.holds(slot, printHigh, printLow)) return slot;
     }
@@ -248,7 +257,10 @@ export class AttributionJoin {
   private readonly byRequest = new KeyIndex();
   private readonly byUser = new KeyIndex();
   /** Items acted on and best hit rank, only for lists that got feedback. */
-  private readonly acted = new Map<number, { items: Set<number>; bestRank: number }>();
+  private readonly acted = new Map<
+    number,
+    { items: Set<number>; bestRank: number }
+  >();
   private readonly itemIds = new Map<string, number>();
 
   constructor(
@@ -256,7 +268,9 @@ export class AttributionJoin {
     private readonly sink: QualitySink,
   ) {
     if (!(options.windowSeconds > 0)) {
-      throw new Error(`attribution window_seconds must be > 0, got ${options.windowSeconds}`);
+      throw new Error(
+        `attribution window_seconds must be > 0, got ${options.windowSeconds}`,
+      );
     }
     const max = options.maxPendingLists;
     if (!(max >= 1)) {
@@ -331,7 +345,8 @@ export class AttributionJoin {
     if (slot < 0) return undefined;
     const seq = this.seqAt(slot);
     const listTime = this.timeOf(seq);
-    if (timeMs < listTime || timeMs - listTime > this.windowMs) return undefined;
+    if (timeMs < listTime || timeMs - listTime > this.windowMs)
+      return undefined;
     return seq;
   }
 
@@ -363,8 +378,14 @@ export class AttributionJoin {
       }
     }
     const bestEarlierRank = seen.bestRank;
-    if (rank > 0 && (bestEarlierRank === 0 || rank < bestEarlierRank)) seen.bestRank = rank;
-    this.sink.relevant(this.labelIds[chunk]![at]!, seen.items.size, rank, bestEarlierRank);
+    if (rank > 0 && (bestEarlierRank === 0 || rank < bestEarlierRank))
+      seen.bestRank = rank;
+    this.sink.relevant(
+      this.labelIds[chunk]![at]!,
+      seen.items.size,
+      rank,
+      bestEarlierRank,
+    );
   }
 
   /** Moves the event-time watermark and evicts lists past the window. */
@@ -377,7 +398,10 @@ export class AttributionJoin {
     }
     const horizon = this.watermarkMs - this.windowMs;
     let expired = 0;
-    while (this.oldest + expired < this.next && this.timeOf(this.oldest + expired) < horizon) {
+    while (
+      this.oldest + expired < this.next &&
+      this.timeOf(this.oldest + expired) < horizon
+    ) {
       expired++;
     }
     if (expired > 0) this.evict(expired, 'age');
@@ -399,7 +423,9 @@ export class AttributionJoin {
     const chunk = Math.floor(seq / CHUNK);
     const times = this.times[chunk]!;
     const stored = times[seq % CHUNK]!;
-    return times instanceof Int32Array ? this.timeBases[chunk]! + stored : stored;
+    return times instanceof Int32Array
+      ? this.timeBases[chunk]! + stored
+      : stored;
   }
 
   private storeTime(chunk: number, at: number, timeMs: number): void {
@@ -463,7 +489,9 @@ export class AttributionJoin {
     const index = position >>> PAGE_BITS;
     if (index === pages.length) {
       const wide = this.wideItems;
-      pages.push(wide ? new Int32Array(PAGE_ITEMS) : new Uint16Array(PAGE_ITEMS));
+      pages.push(
+        wide ? new Int32Array(PAGE_ITEMS) : new Uint16Array(PAGE_ITEMS),
+      );
     }
     let page = pages[index]!;
     const offset = position & (PAGE_ITEMS - 1);

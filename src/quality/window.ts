@@ -4,7 +4,12 @@
  */
 
 /** The quantities the window keeps per label set. */
-export const WINDOW_FIELDS = ['requests', 'recommended', 'relevant', 'hits'] as const;
+export const WINDOW_FIELDS = [
+  'requests',
+  'recommended',
+  'relevant',
+  'hits',
+] as const;
 export type WindowField = (typeof WINDOW_FIELDS)[number];
 const FIELD_COUNT = WINDOW_FIELDS.length;
 
@@ -15,7 +20,9 @@ export class SlidingWindow {
 
   constructor(readonly seconds: number) {
     if (!Number.isInteger(seconds) || seconds < 1) {
-      throw new Error(`window seconds must be a whole number >= 1, got ${seconds}`);
+      throw new Error(
+        `window seconds must be a whole number >= 1, got ${seconds}`,
+      );
     }
     this.buckets = new Float64Array(seconds * FIELD_COUNT);
     this.stamps = new Float64Array(seconds).fill(-1);
@@ -38,7 +45,8 @@ export class SlidingWindow {
     for (let slot = 0; slot < this.seconds; slot++) {
       const stamp = this.stamps[slot]!;
       if (stamp < 0 || stamp > now || now - stamp >= this.seconds) continue;
-      for (let f = 0; f < FIELD_COUNT; f++) totals[f]! += this.buckets[slot * FIELD_COUNT + f]!;
+      for (let f = 0; f < FIELD_COUNT; f++)
+        totals[f]! += this.buckets[slot * FIELD_COUNT + f]!;
     }
     return {
       requests: totals[0]!,

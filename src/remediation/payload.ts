@@ -119,7 +119,10 @@ export function parseWebhookPayload(body: unknown): WebhookPayload {
   if (!isObject(body)) return bad('(body)', 'must be a JSON object');
   const version = text(body, 'version', 'version');
   if (version !== PAYLOAD_VERSION) {
-    bad('version', `must be "${PAYLOAD_VERSION}", got ${JSON.stringify(version)}`);
+    bad(
+      'version',
+      `must be "${PAYLOAD_VERSION}", got ${JSON.stringify(version)}`,
+    );
   }
   if (!Array.isArray(body.alerts)) return bad('alerts', 'must be an array');
   const truncated = body.truncatedAlerts ?? 0;

@@ -21,7 +21,8 @@ export interface AppOptions {
   history: StatusHistory;
 }
 
-const OPENMETRICS_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+const OPENMETRICS_TYPE =
+  'application/openmetrics-text; version=1.0.0; charset=utf-8';
 const PROMETHEUS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /**
@@ -29,7 +30,9 @@ const PROMETHEUS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
  * with its Accept header; everything else gets the classic text format.
  */
 export function negotiate(accept: string | undefined): ExpositionFormat {
-  return accept && /application\/openmetrics-text/i.test(accept) ? 'openmetrics' : 'prometheus';
+  return accept && /application\/openmetrics-text/i.test(accept)
+    ? 'openmetrics'
+    : 'prometheus';
 }
 
 /** Process and Node.js runtime metrics, one registry per format. */
@@ -52,7 +55,8 @@ function runtimeRegistries(): Record<ExpositionFormat, Registry> {
 function dropMisnamedGauges(registry: Registry): void {
   for (const metric of registry.getMetricsAsArray()) {
     const { name, type } = metric as unknown as { name: string; type: string };
-    if (type === 'gauge' && name.endsWith('_total')) registry.removeSingleMetric(name);
+    if (type === 'gauge' && name.endsWith('_total'))
+      registry.removeSingleMetric(name);
   }
 }
 
@@ -65,11 +69,16 @@ export function createApp(options: AppOptions): Express {
   app.get(telemetryPath, async (req: Request, res: Response) => {
     const format = negotiate(req.get('accept'));
     try {
-      store.collect((err) => log.error('metric collection failed', { err: errText(err) }));
+      store.collect((err) =>
+        log.error('metric collection failed', { err: errText(err) }),
+      );
       const own = store.render(format).replace(/# EOF\n$/, '');
       const rt = (await runtime[format].metrics()).replace(/# EOF\n$/, '');
-      const body = format === 'openmetrics' ? `${own}${rt}# EOF\n` : `${own}\n${rt}`;
-      res.type(format === 'openmetrics' ? OPENMETRICS_TYPE : PROMETHEUS_TYPE).send(body);
+      const body =
+        format === 'openmetrics' ? `${own}${rt}# EOF\n` : `${own}\n${rt}`;
+      res
+        .type(format === 'openmetrics' ? OPENMETRICS_TYPE : PROMETHEUS_TYPE)
+        .send(body);
     } catch (err) {
       log.error('scrape failed', { err: errText(err) });
       res.status(500).type('text/plain').send('scrape failed\n');
@@ -82,7 +91,10 @@ export function createApp(options: AppOptions): Express {
 
   app.get('/-/ready', (_req, res) => {
     const ready = options.isReady();
-    res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'Ready.\n' : 'Not ready.\n');
+    res
+      .status(ready ? 200 : 503)
+      .type('text/plain')
+      .send(ready ? 'Ready.\n' : 'Not ready.\n');
   });
 
   app.use(

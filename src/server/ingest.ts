@@ -88,7 +88,9 @@ function resolveOptions(options: IngestRouterOptions): Settings {
   ] as const) {
     const value = settings[key];
     if (!Number.isInteger(value) || value < 1) {
-      throw new Error(`ingest option ${key} must be a whole number >= 1, got ${value}`);
+      throw new Error(
+        `ingest option ${key} must be a whole number >= 1, got ${value}`,
+      );
     }
   }
   return settings;
@@ -165,7 +167,10 @@ function refuseUpfront(
   if (!accepted.includes(type)) {
     const got = type === '' ? 'none' : type;
     const want = accepted.join(', ');
-    return { status: 415, error: `content type ${got} not accepted; use one of ${want}` };
+    return {
+      status: 415,
+      error: `content type ${got} not accepted; use one of ${want}`,
+    };
   }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
@@ -354,7 +359,9 @@ function dataSource(body: Record<string, unknown>, req: Request): string {
     throw new DataError('no source: give a "source" field or ?source=');
   }
   if (typeof raw !== 'string' || !SOURCE_NAME.test(raw)) {
-    const shown = JSON.stringify(typeof raw === 'string' ? raw.slice(0, 80) : raw);
+    const shown = JSON.stringify(
+      typeof raw === 'string' ? raw.slice(0, 80) : raw,
+    );
     throw new DataError(
       `source must be 1-64 letters, digits, "_", ".", ":" or "-", got ${shown}`,
     );

@@ -19,7 +19,9 @@ export function parseListenAddress(value: string): ListenAddress {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) {
-    throw new Error(`--web.listen-address: expected [host]:port such as ":10464" or "127.0.0.1:10464", got "${value}"`);
+    throw new Error(
+      `--web.listen-address: expected [host]:port such as ":10464" or "127.0.0.1:10464", got "${value}"`,
+    );
   }
   return { host: m[1] ?? m[2] ?? '', port };
 }
@@ -35,9 +37,15 @@ export interface WebOptions {
  * Binds `app` behind the web config's TLS, basic auth, headers and audit
  * log; a bad web config rejects with its file, line and key.
  */
-export function listen(app: Express, address: ListenAddress, web: WebOptions): Promise<Server> {
+export function listen(
+  app: Express,
+  address: ListenAddress,
+  web: WebOptions,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createWebServer(app, web.configFile, web.log, { audit: web.audit });
+    const server = createWebServer(app, web.configFile, web.log, {
+      audit: web.audit,
+    });
     server.once('error', (err: NodeJS.ErrnoException) => {
       const where = `${address.host || '[::]'}:${address.port}`;
       const why =
@@ -48,6 +56,8 @@ export function listen(app: Express, address: ListenAddress, web: WebOptions): P
             : err.message;
       reject(new Error(`cannot listen on ${where}: ${why}`));
     });
-    server.listen(address.port, address.host || undefined, () => resolve(server));
+    server.listen(address.port, address.host || undefined, () =>
+      resolve(server),
+    );
   });
 }

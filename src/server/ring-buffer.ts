@@ -9,7 +9,9 @@ export class RingBuffer<T> {
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new Error(`ring buffer capacity must be a whole number >= 1, got ${capacity}`);
+      throw new Error(
+        `ring buffer capacity must be a whole number >= 1, got ${capacity}`,
+      );
     }
     this.slots = new Array<T | undefined>(capacity);
   }

@@ -6,10 +6,7 @@
  * `rate` over the same span would give.
  */
 import type { MetricStore } from '../metrics/store.js';
-import {
-  cumulativeBuckets,
-  histogramQuantile,
-} from './histogram-quantile.js';
+import { cumulativeBuckets, histogramQuantile } from './histogram-quantile.js';
 import { RingBuffer } from './ring-buffer.js';
 import {
   latencyBounds,
@@ -234,7 +231,10 @@ function grew(previous: number, current: number): number {
   return current >= previous ? current - previous : current;
 }
 
-function increase(previous: ServingCounts, current: ServingCounts): ServingCounts {
+function increase(
+  previous: ServingCounts,
+  current: ServingCounts,
+): ServingCounts {
   const previousObserved = previous.latencyBuckets.reduce((a, b) => a + b, 0);
   const currentObserved = current.latencyBuckets.reduce((a, b) => a + b, 0);
   const latencyReset = currentObserved < previousObserved;

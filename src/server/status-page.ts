@@ -350,7 +350,7 @@ linked above.</p></noscript>
     `style-src 'sha256-${sha256(STYLE)}'`,
     "connect-src 'self'",
     // The empty icon keeps browsers from asking for /favicon.ico.
-    "img-src data:",
+    'img-src data:',
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",

@@ -12,7 +12,10 @@ import {
 } from '../metrics/store.js';
 
 /** Outcomes that count as failed requests in the error ratio. */
-export const ERROR_OUTCOMES: ReadonlySet<string> = new Set(['error', 'timeout']);
+export const ERROR_OUTCOMES: ReadonlySet<string> = new Set([
+  'error',
+  'timeout',
+]);
 
 /** The probe metric another module may register, read when present. */
 export const PROBE_UP_METRIC = 'inference_probe_up';
@@ -93,7 +96,11 @@ export function readModels(store: MetricStore): Map<string, ModelReading> {
   const readings = new Map<string, ModelReading>();
   const buckets = latencyBounds(store).length + 1;
   const entry = (values: readonly string[]): ServingCounts => {
-    const labels = { model: values[0]!, version: values[1]!, scene: values[2]! };
+    const labels = {
+      model: values[0]!,
+      version: values[1]!,
+      scene: values[2]!,
+    };
     const key = modelKey(labels);
     let found = readings.get(key);
     if (!found) {
@@ -129,7 +136,8 @@ function readRequests(store: MetricStore, countsOf: CountsOf): void {
   for (const { values, child } of family.children.values()) {
     const counts = countsOf(values);
     counts.requests += child.value;
-    if (ERROR_OUTCOMES.has(values[outcomeAt] ?? '')) counts.errors += child.value;
+    if (ERROR_OUTCOMES.has(values[outcomeAt] ?? ''))
+      counts.errors += child.value;
   }
 }
 
@@ -191,5 +199,7 @@ export function readProbes(store: MetricStore): ProbeReading[] {
   for (const { values, child } of family.children.values()) {
     probes.push({ target: values[targetAt] ?? '', up: child.value >= 1 });
   }
-  return probes.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+  return probes.sort((a, b) =>
+    a.target < b.target ? -1 : a.target > b.target ? 1 : 0,
+  );
 }

@@ -91,7 +91,9 @@ export function statusRouter(options: StatusRouterOptions): Router {
   });
 
   router.get('/api/v1/status', (_req: Request, res: Response) => {
-    res.set('Cache-Control', 'no-store').set('X-Content-Type-Options', 'nosniff');
+    res
+      .set('Cache-Control', 'no-store')
+      .set('X-Content-Type-Options', 'nosniff');
     let report: StatusReport;
     try {
       report = statusReport(options);

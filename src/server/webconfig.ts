@@ -166,7 +166,12 @@ function oneOf(w: Walk, entry: Entry, allowed: readonly string[]): string {
   const value = text(w, entry);
   if (!allowed.includes(value)) {
     const choices = allowed.join(', ');
-    fail(w, entry.value, entry.path, `must be one of ${choices}, got "${value}"`);
+    fail(
+      w,
+      entry.value,
+      entry.path,
+      `must be one of ${choices}, got "${value}"`,
+    );
   }
   return value;
 }
@@ -312,8 +317,7 @@ function checkClientAuth(
     fail(w, caEntry.key, caEntry.path, detail);
   }
   const verifies =
-    type === 'VerifyClientCertIfGiven' ||
-    type === 'RequireAndVerifyClientCert';
+    type === 'VerifyClientCertIfGiven' || type === 'RequireAndVerifyClientCert';
   if (verifies && !caEntry) {
     const at = keys.get('client_auth_type') ?? section;
     fail(w, at.key, at.path, `${type} needs client_ca_file (or client_ca)`);

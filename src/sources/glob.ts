@@ -92,9 +92,7 @@ export function pathMatcher(pattern: string): (path: string) => boolean {
     const last = i === segments.length - 1;
     if (segment === '**') {
       // Trailing, it means every file below; inside, zero or more dirs.
-      source += last
-        ? '(?!\\.)[^/]*(?:/(?!\\.)[^/]*)*'
-        : '(?:(?!\\.)[^/]+/)*';
+      source += last ? '(?!\\.)[^/]*(?:/(?!\\.)[^/]*)*' : '(?:(?!\\.)[^/]+/)*';
       return;
     }
     const hidden = hasWildcards(segment) && !segment.startsWith('.');
@@ -194,10 +192,7 @@ export async function expandGlob(
 
   const parts = pattern.split('/');
   const firstWild = parts.findIndex(hasWildcards);
-  const prefix = parts
-    .slice(0, firstWild)
-    .join('/')
-    .replace(/\\(.)/g, '$1');
+  const prefix = parts.slice(0, firstWild).join('/').replace(/\\(.)/g, '$1');
   const base = prefix === '' ? (pattern.startsWith('/') ? '/' : '.') : prefix;
   const rest = parts.slice(firstWild).filter((part) => part !== '');
 

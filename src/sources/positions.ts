@@ -4,7 +4,14 @@
  * recounting lines. Saves are atomic (temp file, fsync, rename, fsync of the
  * directory), so a crash leaves either the old file or the new one.
  */
-import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import {
+  open,
+  readdir,
+  readFile,
+  rename,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errText } from '../log.js';
 import type { Logger } from '../log.js';
@@ -181,7 +188,8 @@ export class PositionsFile {
 /** Throws unless `path` is missing or a regular file (links followed). */
 async function refuseNonRegular(path: string): Promise<void> {
   const found = await stat(path).catch((err: unknown) => {
-    if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return undefined;
+    if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR')
+      return undefined;
     throw new Error(`cannot save positions file ${path}: ${errText(err)}`, {
       cause: err,
     });

@@ -184,7 +184,10 @@ function seconds(raw: unknown, fallback: number, key: string): number {
   if (raw === undefined || raw === null) return fallback;
   if (typeof raw !== 'number' || !Number.isFinite(raw) || raw <= 0) {
     const got = JSON.stringify(raw);
-    throw new ProbeConfigError(key, `must be a number of seconds > 0, got ${got}`);
+    throw new ProbeConfigError(
+      key,
+      `must be a number of seconds > 0, got ${got}`,
+    );
   }
   return raw;
 }
@@ -200,7 +203,10 @@ function targetUrl(raw: unknown, key: string): string {
     throw new ProbeConfigError(key, `is not a URL: "${redactUrl(raw)}"`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ProbeConfigError(key, `must be http or https, got "${parsed.protocol}"`);
+    throw new ProbeConfigError(
+      key,
+      `must be http or https, got "${parsed.protocol}"`,
+    );
   }
   // A bare origin probes the conventional health path.
   if (parsed.pathname === '/' && !/\/\/[^/]+\/$/.test(raw)) {
@@ -273,7 +279,10 @@ export function parseProbeConfig(raw: unknown, path = 'probes'): ProbeTarget[] {
   const seen = new Set<string>();
   targets.forEach((target, i) => {
     if (seen.has(target.name)) {
-      throw new ProbeConfigError(`${path}[${i}].name`, `"${target.name}" is used twice`);
+      throw new ProbeConfigError(
+        `${path}[${i}].name`,
+        `"${target.name}" is used twice`,
+      );
     }
     seen.add(target.name);
   });
@@ -382,7 +391,11 @@ async function fetchHealth(
   });
   if (statusCode < 200 || statusCode > 299) {
     await body.dump();
-    return { statusCode, reason: 'http_status', detail: `status ${statusCode}` };
+    return {
+      statusCode,
+      reason: 'http_status',
+      detail: `status ${statusCode}`,
+    };
   }
   if (!wantsJson(target, headers['content-type'])) {
     await body.dump();
@@ -429,7 +442,10 @@ export async function probeOnce(
     fetched = await fetchHealth(target, agent, controller.signal);
   } catch (err) {
     fetched = timedOut
-      ? { reason: 'timeout', detail: `no answer within ${target.timeoutSeconds}s` }
+      ? {
+          reason: 'timeout',
+          detail: `no answer within ${target.timeoutSeconds}s`,
+        }
       : { reason: classifyProbeError(err), detail: errText(err) };
   } finally {
     clearTimeout(timer);
@@ -484,10 +500,7 @@ function probeFamilies(store: MetricStore) {
  * so a field that left the body, or a target that stopped answering,
  * leaves no stale series behind.
  */
-function publishResponses(
-  f: ProbeFamilies,
-  runs: readonly TargetRun[],
-): void {
+function publishResponses(f: ProbeFamilies, runs: readonly TargetRun[]): void {
   f.statusCode.reset();
   f.field.reset();
   for (const { target, last } of runs) {

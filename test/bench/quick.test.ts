@@ -12,9 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchResults } from '../../bench/report.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/bench/main.js', import.meta.url));
+const MAIN = fileURLToPath(
+  new URL('../../dist/bench/main.js', import.meta.url),
+);
 
-function runQuickBench(outDir: string): Promise<{ code: number | null; stderr: string }> {
+function runQuickBench(
+  outDir: string,
+): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [MAIN, '--quick', `--out=${outDir}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -34,9 +38,21 @@ function spreads(value: unknown, path = ''): Array<[string, number[]]> {
   if (value === null || typeof value !== 'object') return [];
   const record = value as Record<string, unknown>;
   if (Array.isArray(record.runs) && typeof record.median === 'number') {
-    return [[path, [record.median, record.min as number, record.max as number, ...(record.runs as number[])]]];
+    return [
+      [
+        path,
+        [
+          record.median,
+          record.min as number,
+          record.max as number,
+          ...(record.runs as number[]),
+        ],
+      ],
+    ];
   }
-  return Object.entries(record).flatMap(([key, v]) => spreads(v, `${path}.${key}`));
+  return Object.entries(record).flatMap(([key, v]) =>
+    spreads(v, `${path}.${key}`),
+  );
 }
 
 describe('npm run bench:quick', () => {
@@ -48,7 +64,9 @@ describe('npm run bench:quick', () => {
     dir = await mkdtemp(join(tmpdir(), 'bench-quick-'));
     const run = await runQuickBench(dir);
     expect(run.code, run.stderr).toBe(0);
-    results = JSON.parse(await readFile(join(dir, 'latest.json'), 'utf8')) as BenchResults;
+    results = JSON.parse(
+      await readFile(join(dir, 'latest.json'), 'utf8'),
+    ) as BenchResults;
     markdown = await readFile(join(dir, 'latest.md'), 'utf8');
   }, 100_000);
 
@@ -61,7 +79,12 @@ describe('npm run bench:quick', () => {
     expect(ingest.lines).toBe(20_000);
     expect(ingest.bytes).toBeGreaterThan(ingest.lines);
     expect(ingest.inferenceLines).toBeGreaterThan(0);
-    for (const reader of [ingest.exporterCli, ingest.exporterInProcess, ingest.mtail, ingest.bareLoop]) {
+    for (const reader of [
+      ingest.exporterCli,
+      ingest.exporterInProcess,
+      ingest.mtail,
+      ingest.bareLoop,
+    ]) {
       expect(reader?.linesPerSecond.median).toBeGreaterThan(0);
       expect(reader?.cpuSecondsPerMillionLines.runs).toHaveLength(3);
     }
@@ -87,9 +110,15 @@ describe('npm run bench:quick', () => {
   it('reports memory, freshness and overhead for every size', () => {
     expect(results.memory.map((m) => m.pending)).toEqual([0, 10_000]);
     const [empty, full] = results.memory;
-    expect(full!.arrayBufferBytes.median).toBeGreaterThan(empty!.arrayBufferBytes.median);
-    expect(results.freshness.p99Millis.median).toBeGreaterThanOrEqual(results.freshness.p50Millis.median);
-    expect(results.overhead.steadyCpuSecondsPerSecond.median).toBeGreaterThan(0);
+    expect(full!.arrayBufferBytes.median).toBeGreaterThan(
+      empty!.arrayBufferBytes.median,
+    );
+    expect(results.freshness.p99Millis.median).toBeGreaterThanOrEqual(
+      results.freshness.p50Millis.median,
+    );
+    expect(results.overhead.steadyCpuSecondsPerSecond.median).toBeGreaterThan(
+      0,
+    );
   });
 
   it('has a positive number for every figure, and records the machine', () => {

@@ -50,23 +50,35 @@ describe('validateBundleConfig', () => {
 
   it('merges single model-server metric names over the defaults', () => {
     const config = validateBundleConfig({
-      modelServerMetrics: { vllmRequestsWaiting: 'vllm:num_requests_waiting_v2' },
+      modelServerMetrics: {
+        vllmRequestsWaiting: 'vllm:num_requests_waiting_v2',
+      },
     });
-    expect(config.modelServerMetrics.vllmRequestsWaiting).toBe('vllm:num_requests_waiting_v2');
-    expect(config.modelServerMetrics.tritonPendingRequests).toBe('nv_inference_pending_request_count');
-    expect(DEFAULT_BUNDLE_CONFIG.modelServerMetrics.vllmRequestsWaiting).toBe('vllm:num_requests_waiting');
+    expect(config.modelServerMetrics.vllmRequestsWaiting).toBe(
+      'vllm:num_requests_waiting_v2',
+    );
+    expect(config.modelServerMetrics.tritonPendingRequests).toBe(
+      'nv_inference_pending_request_count',
+    );
+    expect(DEFAULT_BUNDLE_CONFIG.modelServerMetrics.vllmRequestsWaiting).toBe(
+      'vllm:num_requests_waiting',
+    );
   });
 
   it('rejects an unknown model-server metric key or a bad name, naming the key', () => {
-    expect(() => validateBundleConfig({ modelServerMetrics: { tritonQueue: 'x' } })).toThrow(
-      'unknown key "modelServerMetrics.tritonQueue"',
-    );
-    expect(() => validateBundleConfig({ modelServerMetrics: { torchserveRequests: 'ts requests' } })).toThrow(
+    expect(() =>
+      validateBundleConfig({ modelServerMetrics: { tritonQueue: 'x' } }),
+    ).toThrow('unknown key "modelServerMetrics.tritonQueue"');
+    expect(() =>
+      validateBundleConfig({
+        modelServerMetrics: { torchserveRequests: 'ts requests' },
+      }),
+    ).toThrow(
       '"modelServerMetrics.torchserveRequests" must be a metric name, got "ts requests"',
     );
-    expect(() => validateBundleConfig({ modelServerMetrics: ['nv_inference_count'] })).toThrow(
-      '"modelServerMetrics" must be an object',
-    );
+    expect(() =>
+      validateBundleConfig({ modelServerMetrics: ['nv_inference_count'] }),
+    ).toThrow('"modelServerMetrics" must be an object');
   });
 
   it('rejects a non-object', () => {

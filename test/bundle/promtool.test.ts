@@ -28,7 +28,11 @@ async function tool(cmd: string, args: string[]): Promise<string> {
 
 describe('promtool and amtool accept the bundle', () => {
   it('checks prometheus.yml together with its rule files', async () => {
-    const out = await tool('promtool', ['check', 'config', 'prometheus/prometheus.yml']);
+    const out = await tool('promtool', [
+      'check',
+      'config',
+      'prometheus/prometheus.yml',
+    ]);
     expect(out).toContain('SUCCESS: 2 rule files found');
   });
 
@@ -50,7 +54,9 @@ describe('promtool and amtool accept the bundle', () => {
       'inference-recording-test.yml',
     ];
     const outputs = await Promise.all(
-      files.map((f) => tool('promtool', ['test', 'rules', `prometheus/tests/${f}`])),
+      files.map((f) =>
+        tool('promtool', ['test', 'rules', `prometheus/tests/${f}`]),
+      ),
     );
     for (const out of outputs) expect(out).toContain('SUCCESS');
   });
@@ -59,11 +65,23 @@ describe('promtool and amtool accept the bundle', () => {
     const broken = {
       rule_files: ['../rules/inference-recording.yml'],
       evaluation_interval: '1m',
-      tests: [{
-        interval: '1m',
-        input_series: [{ series: 'up{job="inference-exporter"}', values: '1x5' }],
-        promql_expr_test: [{ expr: 'up', eval_time: '1m', exp_samples: [{ labels: 'up{job="inference-exporter"}', value: 2 }] }],
-      }],
+      tests: [
+        {
+          interval: '1m',
+          input_series: [
+            { series: 'up{job="inference-exporter"}', values: '1x5' },
+          ],
+          promql_expr_test: [
+            {
+              expr: 'up',
+              eval_time: '1m',
+              exp_samples: [
+                { labels: 'up{job="inference-exporter"}', value: 2 },
+              ],
+            },
+          ],
+        },
+      ],
     };
     writeFileSync(join(dir, 'prometheus/tests/broken.yml'), stringify(broken));
     await expect(
@@ -72,26 +90,46 @@ describe('promtool and amtool accept the bundle', () => {
   });
 
   it('checks alertmanager.yml', async () => {
-    const out = await tool('amtool', ['check-config', 'alertmanager/alertmanager.yml']);
+    const out = await tool('amtool', [
+      'check-config',
+      'alertmanager/alertmanager.yml',
+    ]);
     expect(out).toContain('SUCCESS');
     expect(out).toContain('2 inhibit rules');
   });
 
   it('routes alerts by action, severity and team', async () => {
     const route = async (...labels: string[]) =>
-      (await tool('amtool', ['config', 'routes', 'test', '--config.file=alertmanager/alertmanager.yml', ...labels])).split('\n')[0];
-    expect(await route('severity=critical', 'team=recsys', 'action=restart')).toBe('remediation,pager,model-team-email');
-    expect(await route('severity=warning', 'team=ml-platform')).toBe('platform-team-email');
+      (
+        await tool('amtool', [
+          'config',
+          'routes',
+          'test',
+          '--config.file=alertmanager/alertmanager.yml',
+          ...labels,
+        ])
+      ).split('\n')[0];
+    expect(
+      await route('severity=critical', 'team=recsys', 'action=restart'),
+    ).toBe('remediation,pager,model-team-email');
+    expect(await route('severity=warning', 'team=ml-platform')).toBe(
+      'platform-team-email',
+    );
     expect(await route('severity=info', 'team=recsys')).toBe('silent');
   });
 
   it('parses every panel query as a recording rule', async () => {
     const queries = allPanelQueries(DEFAULT_BUNDLE_CONFIG);
     const rules = {
-      groups: [{
-        name: 'panel-queries',
-        rules: queries.map((q, i) => ({ record: `panel:query:${i}`, expr: q.expr })),
-      }],
+      groups: [
+        {
+          name: 'panel-queries',
+          rules: queries.map((q, i) => ({
+            record: `panel:query:${i}`,
+            expr: q.expr,
+          })),
+        },
+      ],
     };
     writeFileSync(join(dir, 'panels.yml'), stringify(rules));
     const out = await tool('promtool', ['check', 'rules', 'panels.yml']);

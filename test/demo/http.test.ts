@@ -20,8 +20,21 @@ afterEach(async () => {
 });
 
 const inference = (id: string, status: string, time: string) =>
-  JSON.stringify({ type: 'inference', time, request_id: id, model: 'm', status, items: [] });
-const purchase = JSON.stringify({ type: 'feedback', time: 't', user: 'u', item: 'i', action: 'purchase' });
+  JSON.stringify({
+    type: 'inference',
+    time,
+    request_id: id,
+    model: 'm',
+    status,
+    items: [],
+  });
+const purchase = JSON.stringify({
+  type: 'feedback',
+  time: 't',
+  user: 'u',
+  item: 'i',
+  action: 'purchase',
+});
 
 describe('ServingTracker', () => {
   it('reports nothing served before the first line', () => {
@@ -63,18 +76,31 @@ describe('ServingTracker', () => {
 describe('trackedFileOutput under a looping replay', () => {
   it('agrees with the replay summary and the file it wrote', async () => {
     // The first six invoices of the shipped slice, so three laps are quick.
-    const rows = (await readFile(SLICE_PATH, 'utf8')).split('\r\n').slice(0, 30);
+    const rows = (await readFile(SLICE_PATH, 'utf8'))
+      .split('\r\n')
+      .slice(0, 30);
     const data = join(dir, 'six-invoices.csv');
     await writeFile(data, `${rows.join('\r\n')}\r\n`);
     const tracker = new ServingTracker();
     const path = join(dir, 'logs', 'server.jsonl');
     const output = await trackedFileOutput(path, tracker);
 
-    const summary = await runReplay({ dataPath: data, output, speedup: 0, clock: 'source', loop: true, limit: 14, progress: false });
+    const summary = await runReplay({
+      dataPath: data,
+      output,
+      speedup: 0,
+      clock: 'source',
+      loop: true,
+      limit: 14,
+      progress: false,
+    });
     await new Promise<void>((resolve) => output.end(resolve));
 
     expect(summary).toMatchObject({ invoices: 14, laps: 3 });
-    const lines = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(path, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const lists = lines.filter((e) => e.type === 'inference');
     expect(lists.at(-1).request_id).toMatch(/\.3$/);
     expect(tracker.health()).toEqual({
@@ -84,21 +110,30 @@ describe('trackedFileOutput under a looping replay', () => {
       last_invoice_time: lists.at(-1).time,
       lap: 3,
     });
-    expect(lists.filter((e) => e.status === 'ok')).toHaveLength(14 - summary.emptyLists);
+    expect(lists.filter((e) => e.status === 'ok')).toHaveLength(
+      14 - summary.emptyLists,
+    );
   });
 
   it('names the output file it cannot open', async () => {
     await writeFile(join(dir, 'blocker'), '');
     const path = join(dir, 'blocker', 'server.jsonl');
-    await expect(trackedFileOutput(path, new ServingTracker())).rejects.toThrow(`cannot open output file ${path}`);
+    await expect(trackedFileOutput(path, new ServingTracker())).rejects.toThrow(
+      `cannot open output file ${path}`,
+    );
   });
 });
 
 describe('startHealthServer', () => {
   it('serves /health as JSON on 127.0.0.1:0, HEAD without a body, other paths 404', async () => {
     const tracker = new ServingTracker();
-    tracker.observe(`${inference('req-1', 'ok', '2010-12-01T09:00:00.000Z')}\n`);
-    const server = await startHealthServer({ host: '127.0.0.1', port: 0 }, tracker);
+    tracker.observe(
+      `${inference('req-1', 'ok', '2010-12-01T09:00:00.000Z')}\n`,
+    );
+    const server = await startHealthServer(
+      { host: '127.0.0.1', port: 0 },
+      tracker,
+    );
     try {
       const url = `http://${server.address}`;
       const res = await fetch(`${url}/health?verbose=1`);

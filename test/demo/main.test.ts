@@ -37,7 +37,9 @@ function capture(): CommandIo & { out: string[]; err: string[] } {
 /** The address from the demo's listening log line, once it is there. */
 async function listeningAddress(io: { err: string[] }): Promise<string> {
   for (let i = 0; i < 200; i++) {
-    const m = /msg="health endpoint listening" address=(\S+)/.exec(io.err.join(''));
+    const m = /msg="health endpoint listening" address=(\S+)/.exec(
+      io.err.join(''),
+    );
     if (m) return m[1]!;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -83,7 +85,10 @@ describe('parseDemoArgs', () => {
       progress: false,
       listenAddress: { host: '', port: 8080 },
     });
-    expect(parseDemoArgs(['--output=o', '--web.listen-address=[::1]:0']).listenAddress).toEqual({ host: '::1', port: 0 });
+    expect(
+      parseDemoArgs(['--output=o', '--web.listen-address=[::1]:0'])
+        .listenAddress,
+    ).toEqual({ host: '::1', port: 0 });
   });
 
   it.each([
@@ -162,7 +167,13 @@ describe('main', () => {
     const output = join(dir, 'server.jsonl');
     // At speedup 1 the two minutes to the second invoice become the
     // 5 s longest wait: the first invoice stands still long enough to look.
-    const argv = [`--output=${output}`, '--speedup=1', '--clock=source', '--no-progress', '--web.listen-address=127.0.0.1:0'];
+    const argv = [
+      `--output=${output}`,
+      '--speedup=1',
+      '--clock=source',
+      '--no-progress',
+      '--web.listen-address=127.0.0.1:0',
+    ];
     const running = main(argv, { ...io, signal: stop.signal });
     try {
       const address = await listeningAddress(io);
@@ -174,7 +185,10 @@ describe('main', () => {
         health = await (await fetch(`${url}/health`)).json();
       }
 
-      const written = (await readFile(output, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      const written = (await readFile(output, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       const lists = written.filter((e) => e.type === 'inference');
       expect(lists.map((e) => e.request_id)).toEqual(['req-536365']);
       expect(health).toEqual({
@@ -196,7 +210,9 @@ describe('main', () => {
       stop.abort();
     }
     expect(await running).toBe(0);
-    await expect(fetch(`http://${await listeningAddress(io)}/health`)).rejects.toThrow();
+    await expect(
+      fetch(`http://${await listeningAddress(io)}/health`),
+    ).rejects.toThrow();
   });
 
   it('exits 1 naming an address it cannot listen on', async () => {
@@ -205,9 +221,15 @@ describe('main', () => {
     const { port } = taken.address() as AddressInfo;
     try {
       const io = capture();
-      const argv = [`--output=${join(dir, 'o.jsonl')}`, `--web.listen-address=127.0.0.1:${port}`, '--limit=1'];
+      const argv = [
+        `--output=${join(dir, 'o.jsonl')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--limit=1',
+      ];
       expect(await main(argv, io)).toBe(1);
-      expect(io.err.join('')).toContain(`cannot listen on 127.0.0.1:${port}: listen EADDRINUSE`);
+      expect(io.err.join('')).toContain(
+        `cannot listen on 127.0.0.1:${port}: listen EADDRINUSE`,
+      );
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }

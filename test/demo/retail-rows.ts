@@ -11,10 +11,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const SLICE_PATH = fileURLToPath(
-  new URL(
-    '../../data/online-retail/online-retail-sample.csv',
-    import.meta.url,
-  ),
+  new URL('../../data/online-retail/online-retail-sample.csv', import.meta.url),
 );
 
 export interface RawRow {

@@ -3,14 +3,28 @@
  * exporter tails it, and what /metrics says is compared with counts made
  * independently from the same log.
  */
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDataPath } from '../../src/demo/main.js';
 import { runReplay } from '../../src/demo/replay.js';
-import { promtoolCheckMetrics, runCliToEnd, scrape, startCli, sum, waitFor, type RunningCli } from './helpers.js';
+import {
+  promtoolCheckMetrics,
+  runCliToEnd,
+  scrape,
+  startCli,
+  sum,
+  waitFor,
+  type RunningCli,
+} from './helpers.js';
 import { referenceQuality } from './reference.js';
 
 const K = [5, 10];
@@ -31,18 +45,27 @@ beforeAll(async () => {
     progress: false,
     limit: 600,
   });
-  lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => l !== '');
+  lines = readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Scrapes until every line of the log has been counted. */
-async function scrapeWhenCaughtUp(cli: RunningCli, expectedLines: number): Promise<string> {
+async function scrapeWhenCaughtUp(
+  cli: RunningCli,
+  expectedLines: number,
+): Promise<string> {
   let text = '';
-  await waitFor(async () => {
-    text = (await scrape(cli.port)).text;
-    return sum(text, 'inference_log_lines_total') === expectedLines;
-  }, 30_000, `${expectedLines} lines counted`);
+  await waitFor(
+    async () => {
+      text = (await scrape(cli.port)).text;
+      return sum(text, 'inference_log_lines_total') === expectedLines;
+    },
+    30_000,
+    `${expectedLines} lines counted`,
+  );
   return text;
 }
 
@@ -52,17 +75,40 @@ function expectQualityToMatch(text: string, log: string[]): void {
   for (const [key, ref] of reference) {
     const [model, version, scene] = key.split('/') as [string, string, string];
     const labels = { model, version, scene };
-    expect(sum(text, 'inference_requests_total', labels), key).toBe(ref.requests);
-    expect(sum(text, 'inference_quality_lists_total', labels), key).toBe(ref.lists);
-    expect(sum(text, 'inference_quality_recommended_items_total', labels), key).toBe(ref.recommended);
-    expect(sum(text, 'inference_quality_relevant_items_total', labels), key).toBe(ref.relevant);
-    expect(sum(text, 'inference_quality_hits_total', labels), key).toBe(ref.hits);
+    expect(sum(text, 'inference_requests_total', labels), key).toBe(
+      ref.requests,
+    );
+    expect(sum(text, 'inference_quality_lists_total', labels), key).toBe(
+      ref.lists,
+    );
+    expect(
+      sum(text, 'inference_quality_recommended_items_total', labels),
+      key,
+    ).toBe(ref.recommended);
+    expect(
+      sum(text, 'inference_quality_relevant_items_total', labels),
+      key,
+    ).toBe(ref.relevant);
+    expect(sum(text, 'inference_quality_hits_total', labels), key).toBe(
+      ref.hits,
+    );
     for (const k of K) {
       const at = { ...labels, k: String(k) };
-      expect(sum(text, 'inference_quality_hits_at_k_total', at), `${key}@${k}`).toBe(ref.hitsAt[k]);
-      expect(sum(text, 'inference_quality_lists_hit_at_k_total', at), `${key}@${k}`).toBe(ref.listsHitAt[k]);
-      expect(sum(text, 'inference_quality_dcg_at_k_total', at)).toBeCloseTo(ref.dcgAt[k]!, 9);
-      expect(sum(text, 'inference_quality_ideal_dcg_at_k_total', at)).toBeCloseTo(ref.idealDcgAt[k]!, 9);
+      expect(
+        sum(text, 'inference_quality_hits_at_k_total', at),
+        `${key}@${k}`,
+      ).toBe(ref.hitsAt[k]);
+      expect(
+        sum(text, 'inference_quality_lists_hit_at_k_total', at),
+        `${key}@${k}`,
+      ).toBe(ref.listsHitAt[k]);
+      expect(sum(text, 'inference_quality_dcg_at_k_total', at)).toBeCloseTo(
+        ref.dcgAt[k]!,
+        9,
+      );
+      expect(
+        sum(text, 'inference_quality_ideal_dcg_at_k_total', at),
+      ).toBeCloseTo(ref.idealDcgAt[k]!, 9);
     }
   }
   const hits = [...reference.values()].reduce((n, r) => n + r.hits, 0);
@@ -71,19 +117,30 @@ function expectQualityToMatch(text: string, log: string[]): void {
 
 describe('inference-exporter on the replayed shop data', () => {
   it('serves request, latency and quality metrics equal to an independent count', async () => {
-    const cli = await startCli([`--source.path=${logFile}`, '--tail.from-beginning']);
+    const cli = await startCli([
+      `--source.path=${logFile}`,
+      '--tail.from-beginning',
+    ]);
     try {
       const text = await scrapeWhenCaughtUp(cli, lines.length);
-      expect(sum(text, 'inference_log_lines_total', { result: 'parsed' })).toBe(lines.length);
+      expect(sum(text, 'inference_log_lines_total', { result: 'parsed' })).toBe(
+        lines.length,
+      );
       expectQualityToMatch(text, lines);
 
       const inference = lines.filter((l) => l.includes('"type":"inference"'));
-      expect(sum(text, 'inference_request_duration_seconds_count')).toBe(inference.length);
-      expect(sum(text, 'inference_request_duration_seconds_bucket', { le: '+Inf' })).toBe(inference.length);
+      expect(sum(text, 'inference_request_duration_seconds_count')).toBe(
+        inference.length,
+      );
+      expect(
+        sum(text, 'inference_request_duration_seconds_bucket', { le: '+Inf' }),
+      ).toBe(inference.length);
       const feedback = lines.length - inference.length;
       expect(sum(text, 'inference_feedback_events_total')).toBe(feedback);
       expect(sum(text, 'inference_host_memory_total_bytes')).toBeGreaterThan(0);
-      expect(text).toMatch(/^inference_exporter_build_info\{version="\d+\.\d+\.\d+",nodejs_version="[\d.]+"\} 1$/m);
+      expect(text).toMatch(
+        /^inference_exporter_build_info\{version="\d+\.\d+\.\d+",nodejs_version="[\d.]+"\} 1$/m,
+      );
       expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
 
       const check = promtoolCheckMetrics(text);
@@ -95,16 +152,24 @@ describe('inference-exporter on the replayed shop data', () => {
   });
 
   it('serves OpenMetrics when asked, and the landing and health pages', async () => {
-    const cli = await startCli([`--source.path=${logFile}`, '--no-collector.host']);
+    const cli = await startCli([
+      `--source.path=${logFile}`,
+      '--no-collector.host',
+    ]);
     try {
-      const om = await scrape(cli.port, 'application/openmetrics-text;version=1.0.0,text/plain;q=0.5');
+      const om = await scrape(
+        cli.port,
+        'application/openmetrics-text;version=1.0.0,text/plain;q=0.5',
+      );
       expect(om.type).toMatch(/^application\/openmetrics-text;/);
       expect(om.type).toContain('version=1.0.0');
       expect(om.text.endsWith('# EOF\n')).toBe(true);
       expect(om.text).toContain('# TYPE inference_requests counter');
       // promtool reads only the classic format, so OpenMetrics rules are checked here.
       expect(om.text).toContain('# HELP inference_requests Inference requests');
-      expect(om.text).toMatch(/^inference_attribution_evictions_total\{reason="age"\} 0$/m);
+      expect(om.text).toMatch(
+        /^inference_attribution_evictions_total\{reason="age"\} 0$/m,
+      );
       expect(om.text.match(/^# EOF$/gm)).toHaveLength(1);
 
       const plain = await scrape(cli.port);
@@ -112,10 +177,16 @@ describe('inference-exporter on the replayed shop data', () => {
       expect(plain.type).toContain('version=0.0.4');
       expect(plain.text).toContain('# TYPE inference_requests_total counter');
 
-      const landing = await (await fetch(`http://127.0.0.1:${cli.port}/`)).text();
+      const landing = await (
+        await fetch(`http://127.0.0.1:${cli.port}/`)
+      ).text();
       expect(landing).toContain('<a href="./metrics">Metrics</a>');
-      expect((await fetch(`http://127.0.0.1:${cli.port}/-/healthy`)).status).toBe(200);
-      expect((await fetch(`http://127.0.0.1:${cli.port}/-/ready`)).status).toBe(200);
+      expect(
+        (await fetch(`http://127.0.0.1:${cli.port}/-/healthy`)).status,
+      ).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${cli.port}/-/ready`)).status).toBe(
+        200,
+      );
     } finally {
       await cli.stop();
     }
@@ -127,19 +198,31 @@ describe('inference-exporter on the replayed shop data', () => {
     const positions = join(restartDir, 'positions.json');
     const half = Math.floor(lines.length / 2);
     writeFileSync(log, lines.slice(0, half).join('\n') + '\n');
-    const args = [`--source.path=${log}`, `--positions.file=${positions}`, '--tail.from-beginning', '--no-collector.host'];
+    const args = [
+      `--source.path=${log}`,
+      `--positions.file=${positions}`,
+      '--tail.from-beginning',
+      '--no-collector.host',
+    ];
 
     const first = await startCli(args);
     await scrapeWhenCaughtUp(first, half);
     // Positions are saved every second; wait for a save that covers all lines.
-    await waitFor(async () => {
-      try {
-        const saved = JSON.parse(readFileSync(positions, 'utf8'));
-        return saved.files[0]?.offset === Buffer.byteLength(lines.slice(0, half).join('\n') + '\n');
-      } catch {
-        return false;
-      }
-    }, 10_000, 'positions saved');
+    await waitFor(
+      async () => {
+        try {
+          const saved = JSON.parse(readFileSync(positions, 'utf8'));
+          return (
+            saved.files[0]?.offset ===
+            Buffer.byteLength(lines.slice(0, half).join('\n') + '\n')
+          );
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      'positions saved',
+    );
     await first.stop('SIGKILL');
 
     appendFileSync(log, lines.slice(half).join('\n') + '\n');
@@ -147,7 +230,9 @@ describe('inference-exporter on the replayed shop data', () => {
     try {
       const text = await scrapeWhenCaughtUp(second, lines.length);
       expect(sum(text, 'inference_log_lines_total')).toBe(lines.length);
-      expect(sum(text, 'inference_requests_total')).toBe(lines.filter((l) => l.includes('"type":"inference"')).length);
+      expect(sum(text, 'inference_requests_total')).toBe(
+        lines.filter((l) => l.includes('"type":"inference"')).length,
+      );
     } finally {
       await second.stop();
     }
@@ -155,15 +240,41 @@ describe('inference-exporter on the replayed shop data', () => {
 
   it('counts malformed lines with a reason, logs where they are, and keeps going', async () => {
     const badLog = join(dir, 'bad.jsonl');
-    writeFileSync(badLog, ['{"type":"inference","model":"m","items":["a"]}', 'not json', '{"type":"feedback","item":"a","user":"u"}', ''].join('\n'));
-    const cli = await startCli([`--source.path=${badLog}`, '--tail.from-beginning', '--no-collector.host']);
+    writeFileSync(
+      badLog,
+      [
+        '{"type":"inference","model":"m","items":["a"]}',
+        'not json',
+        '{"type":"feedback","item":"a","user":"u"}',
+        '',
+      ].join('\n'),
+    );
+    const cli = await startCli([
+      `--source.path=${badLog}`,
+      '--tail.from-beginning',
+      '--no-collector.host',
+    ]);
     try {
       const text = await scrapeWhenCaughtUp(cli, 3);
-      expect(sum(text, 'inference_log_lines_total', { result: 'malformed', reason: 'not_json' })).toBe(1);
-      expect(sum(text, 'inference_log_lines_total', { result: 'malformed', reason: 'missing_field' })).toBe(1);
+      expect(
+        sum(text, 'inference_log_lines_total', {
+          result: 'malformed',
+          reason: 'not_json',
+        }),
+      ).toBe(1);
+      expect(
+        sum(text, 'inference_log_lines_total', {
+          result: 'malformed',
+          reason: 'missing_field',
+        }),
+      ).toBe(1);
       expect(sum(text, 'inference_requests_total')).toBe(1);
-      expect(cli.stderr()).toContain(`msg="malformed line" component=parse file=${badLog} line=2 reason=not_json`);
-      expect(cli.stderr()).toContain(`line=3 reason=missing_field field=action`);
+      expect(cli.stderr()).toContain(
+        `msg="malformed line" component=parse file=${badLog} line=2 reason=not_json`,
+      );
+      expect(cli.stderr()).toContain(
+        `line=3 reason=missing_field field=action`,
+      );
     } finally {
       await cli.stop();
     }
@@ -176,17 +287,26 @@ describe('inference-exporter refuses bad start-up input with one clear message',
     writeFileSync(config, 'attribution:\n  window_secs: 60\n');
     const r = runCliToEnd([`--config.file=${config}`]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`inference-exporter: config error: ${config}:2: attribution.window_secs: unknown key\n`);
+    expect(r.stderr).toBe(
+      `inference-exporter: config error: ${config}:2: attribution.window_secs: unknown key\n`,
+    );
   });
 
   it('says when the port is taken', async () => {
     const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) =>
+      blocker.listen(0, '127.0.0.1', resolve),
+    );
     const port = (blocker.address() as { port: number }).port;
     try {
-      const r = runCliToEnd([`--web.listen-address=127.0.0.1:${port}`, '--no-collector.host']);
+      const r = runCliToEnd([
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--no-collector.host',
+      ]);
       expect(r.status).toBe(1);
-      expect(r.stderr).toContain(`inference-exporter: cannot listen on 127.0.0.1:${port}: the address is already in use`);
+      expect(r.stderr).toContain(
+        `inference-exporter: cannot listen on 127.0.0.1:${port}: the address is already in use`,
+      );
     } finally {
       blocker.close();
     }
@@ -206,8 +326,14 @@ describe('inference-exporter behind --web.config.file', () => {
   it('asks for basic auth on every route and writes a masked audit line per request', async () => {
     const bcrypt = (await import('bcryptjs')).default;
     const webConfig = join(dir, 'web.yml');
-    writeFileSync(webConfig, `basic_auth_users:\n  prometheus: ${bcrypt.hashSync('s3cret', 4)}\n`);
-    const cli = await startCli([`--web.config.file=${webConfig}`, '--no-collector.host']);
+    writeFileSync(
+      webConfig,
+      `basic_auth_users:\n  prometheus: ${bcrypt.hashSync('s3cret', 4)}\n`,
+    );
+    const cli = await startCli([
+      `--web.config.file=${webConfig}`,
+      '--no-collector.host',
+    ]);
     try {
       const url = `http://127.0.0.1:${cli.port}`;
       expect((await fetch(`${url}/metrics`)).status).toBe(401);
@@ -216,12 +342,20 @@ describe('inference-exporter behind --web.config.file', () => {
       // Orchestrators' probes carry no credentials; these two say nothing else.
       expect((await fetch(`${url}/-/healthy`)).status).toBe(200);
       expect((await fetch(`${url}/-/ready`)).status).toBe(200);
-      const auth = { authorization: `Basic ${Buffer.from('prometheus:s3cret').toString('base64')}` };
+      const auth = {
+        authorization: `Basic ${Buffer.from('prometheus:s3cret').toString('base64')}`,
+      };
       const ok = await fetch(`${url}/metrics`, { headers: auth });
       expect(ok.status).toBe(200);
       expect(await ok.text()).toContain('inference_exporter_build_info');
-      await waitFor(async () => cli.stderr().includes('user=prometheus'), 5_000, 'audit line');
-      expect(cli.stderr()).toMatch(/component=audit msg=request method=GET route=\/metrics status=200 .*user=prometheus client=127\.0\.0\.0/);
+      await waitFor(
+        async () => cli.stderr().includes('user=prometheus'),
+        5_000,
+        'audit line',
+      );
+      expect(cli.stderr()).toMatch(
+        /component=audit msg=request method=GET route=\/metrics status=200 .*user=prometheus client=127\.0\.0\.0/,
+      );
       expect(cli.stderr()).not.toContain('127.0.0.1 ');
     } finally {
       await cli.stop();
@@ -242,28 +376,55 @@ describe('inference-exporter with a health probe and push ingest', () => {
     const health = createServer((socket) => {
       socket.once('data', () => {
         const body = '{"status":"ok","queue":{"pending":3}}';
-        socket.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+        socket.end(
+          `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+        );
       });
     });
-    await new Promise<void>((resolve) => health.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) =>
+      health.listen(0, '127.0.0.1', resolve),
+    );
     const healthPort = (health.address() as { port: number }).port;
     const config = join(dir, 'probe.yml');
-    writeFileSync(config, [
-      'probes:',
-      '  - name: model-server',
-      `    url: http://127.0.0.1:${healthPort}/health`,
-      '    interval_seconds: 1',
-      '    timeout_seconds: 1',
-      '    fields:',
-      '      allow: [queue.pending]',
-      '',
-    ].join('\n'));
-    const cli = await startCli([`--config.file=${config}`, '--web.enable-ingest', '--no-collector.host']);
+    writeFileSync(
+      config,
+      [
+        'probes:',
+        '  - name: model-server',
+        `    url: http://127.0.0.1:${healthPort}/health`,
+        '    interval_seconds: 1',
+        '    timeout_seconds: 1',
+        '    fields:',
+        '      allow: [queue.pending]',
+        '',
+      ].join('\n'),
+    );
+    const cli = await startCli([
+      `--config.file=${config}`,
+      '--web.enable-ingest',
+      '--no-collector.host',
+    ]);
     try {
-      await waitFor(async () => sum((await scrape(cli.port)).text, 'inference_probe_up', { target: 'model-server' }) === 1, 10_000, 'probe up');
+      await waitFor(
+        async () =>
+          sum((await scrape(cli.port)).text, 'inference_probe_up', {
+            target: 'model-server',
+          }) === 1,
+        10_000,
+        'probe up',
+      );
       const text = (await scrape(cli.port)).text;
-      expect(sum(text, 'inference_probe_field_value', { target: 'model-server', field: 'queue_pending' })).toBe(3);
-      expect(sum(text, 'inference_probe_http_status_code', { target: 'model-server' })).toBe(200);
+      expect(
+        sum(text, 'inference_probe_field_value', {
+          target: 'model-server',
+          field: 'queue_pending',
+        }),
+      ).toBe(3);
+      expect(
+        sum(text, 'inference_probe_http_status_code', {
+          target: 'model-server',
+        }),
+      ).toBe(200);
 
       const batch = lines.slice(0, 40);
       const res = await fetch(`http://127.0.0.1:${cli.port}/ingest`, {
@@ -272,17 +433,42 @@ describe('inference-exporter with a health probe and push ingest', () => {
         body: [...batch, 'not json'].join('\n') + '\n',
       });
       expect(res.status).toBe(200);
-      const summary = (await res.json()) as { status: string; accepted: number; rejected: number; errors: unknown[] };
-      expect(summary).toMatchObject({ status: 'partial', accepted: 40, rejected: 1 });
+      const summary = (await res.json()) as {
+        status: string;
+        accepted: number;
+        rejected: number;
+        errors: unknown[];
+      };
+      expect(summary).toMatchObject({
+        status: 'partial',
+        accepted: 40,
+        rejected: 1,
+      });
       expect(summary.errors).toEqual([{ line: 41, reason: 'not_json' }]);
       const after = (await scrape(cli.port)).text;
-      expect(sum(after, 'inference_log_lines_total', { result: 'parsed' })).toBe(40);
-      expect(sum(after, 'inference_requests_total')).toBe(batch.filter((l) => l.includes('"type":"inference"')).length);
+      expect(
+        sum(after, 'inference_log_lines_total', { result: 'parsed' }),
+      ).toBe(40);
+      expect(sum(after, 'inference_requests_total')).toBe(
+        batch.filter((l) => l.includes('"type":"inference"')).length,
+      );
 
       health.close();
-      await waitFor(async () => sum((await scrape(cli.port)).text, 'inference_probe_up', { target: 'model-server' }) === 0, 10_000, 'probe down');
+      await waitFor(
+        async () =>
+          sum((await scrape(cli.port)).text, 'inference_probe_up', {
+            target: 'model-server',
+          }) === 0,
+        10_000,
+        'probe down',
+      );
       const down = (await scrape(cli.port)).text;
-      expect(sum(down, 'inference_probe_failures_total', { target: 'model-server', reason: 'connection_refused' })).toBeGreaterThan(0);
+      expect(
+        sum(down, 'inference_probe_failures_total', {
+          target: 'model-server',
+          reason: 'connection_refused',
+        }),
+      ).toBeGreaterThan(0);
     } finally {
       health.close();
       await cli.stop();
@@ -292,7 +478,10 @@ describe('inference-exporter with a health probe and push ingest', () => {
   it('does not serve /ingest unless asked to', async () => {
     const cli = await startCli(['--no-collector.host']);
     try {
-      const res = await fetch(`http://127.0.0.1:${cli.port}/ingest`, { method: 'POST', body: '{}' });
+      const res = await fetch(`http://127.0.0.1:${cli.port}/ingest`, {
+        method: 'POST',
+        body: '{}',
+      });
       expect(res.status).toBe(404);
     } finally {
       await cli.stop();
@@ -302,14 +491,32 @@ describe('inference-exporter with a health probe and push ingest', () => {
 
 describe('inference-exporter on a TorchServe access log', () => {
   it('counts the requests of a real documentation sample by model and outcome', async () => {
-    const fixture = new URL('../formats/fixtures/torchserve-access/logging-md.log', import.meta.url).pathname;
+    const fixture = new URL(
+      '../formats/fixtures/torchserve-access/logging-md.log',
+      import.meta.url,
+    ).pathname;
     const config = join(dir, 'torchserve.yml');
-    writeFileSync(config, `sources:\n  - paths: ['${fixture}']\n    format: torchserve-access\n    from_beginning: true\n`);
-    const cli = await startCli([`--config.file=${config}`, '--no-collector.host']);
+    writeFileSync(
+      config,
+      `sources:\n  - paths: ['${fixture}']\n    format: torchserve-access\n    from_beginning: true\n`,
+    );
+    const cli = await startCli([
+      `--config.file=${config}`,
+      '--no-collector.host',
+    ]);
     try {
       const text = await scrapeWhenCaughtUp(cli, 1);
-      expect(sum(text, 'inference_requests_total', { model: 'resnet-18', outcome: 'ok' })).toBe(1);
-      expect(sum(text, 'inference_request_duration_seconds_sum', { model: 'resnet-18' })).toBeCloseTo(0.118, 9);
+      expect(
+        sum(text, 'inference_requests_total', {
+          model: 'resnet-18',
+          outcome: 'ok',
+        }),
+      ).toBe(1);
+      expect(
+        sum(text, 'inference_request_duration_seconds_sum', {
+          model: 'resnet-18',
+        }),
+      ).toBeCloseTo(0.118, 9);
       expect(text).not.toContain('127.0.0.1');
     } finally {
       await cli.stop();

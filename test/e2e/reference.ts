@@ -23,14 +23,28 @@ interface Served {
   acted: string[];
 }
 
-export function referenceQuality(lines: string[], windowSeconds: number, ks: number[]): Map<string, ReferenceCounts> {
+export function referenceQuality(
+  lines: string[],
+  windowSeconds: number,
+  ks: number[],
+): Map<string, ReferenceCounts> {
   const byKey = new Map<string, ReferenceCounts>();
   const served: Served[] = [];
   const counts = (key: string) => {
     let c = byKey.get(key);
     if (!c) {
       const zero = () => Object.fromEntries(ks.map((k) => [k, 0]));
-      c = { lists: 0, recommended: 0, relevant: 0, hits: 0, hitsAt: zero(), dcgAt: zero(), idealDcgAt: zero(), listsHitAt: zero(), requests: 0 };
+      c = {
+        lists: 0,
+        recommended: 0,
+        relevant: 0,
+        hits: 0,
+        hitsAt: zero(),
+        dcgAt: zero(),
+        idealDcgAt: zero(),
+        listsHitAt: zero(),
+        requests: 0,
+      };
       byKey.set(key, c);
     }
     return c;
@@ -56,14 +70,20 @@ export function referenceQuality(lines: string[], windowSeconds: number, ks: num
         break;
       }
     }
-    if (!list || time - list.time > windowSeconds * 1000 || list.acted.includes(e.item)) continue;
+    if (
+      !list ||
+      time - list.time > windowSeconds * 1000 ||
+      list.acted.includes(e.item)
+    )
+      continue;
     list.acted.push(e.item);
     const c = counts(list.key);
     c.relevant++;
     const rank = list.items.indexOf(e.item) + 1;
     if (rank > 0) c.hits++;
     for (const k of ks) {
-      if (list.acted.length <= k) c.idealDcgAt[k]! += 1 / Math.log2(list.acted.length + 1);
+      if (list.acted.length <= k)
+        c.idealDcgAt[k]! += 1 / Math.log2(list.acted.length + 1);
       if (rank > 0 && rank <= k) {
         c.hitsAt[k]!++;
         c.dcgAt[k]! += 1 / Math.log2(rank + 1);

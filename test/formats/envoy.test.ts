@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { EnvoyParser } from '../../src/formats/envoy.js';
 import { createParser } from '../../src/formats/index.js';
-import { fixtureLines, fixtureText, ipv4Addresses, NOW, source } from './helpers.js';
+import {
+  fixtureLines,
+  fixtureText,
+  ipv4Addresses,
+  NOW,
+  source,
+} from './helpers.js';
 
 const defaults = source().defaults;
 
@@ -11,11 +17,18 @@ describe('Envoy default text format', () => {
 
   it('skips paths that are not model inference calls', () => {
     const parser = new EnvoyParser({ defaults });
-    expect(parser.parse(docsLine!, NOW)).toEqual({ ok: false, skipped: true, reason: 'other_path' });
+    expect(parser.parse(docsLine!, NOW)).toEqual({
+      ok: false,
+      skipped: true,
+      reason: 'other_path',
+    });
   });
 
   it('reads the documented example with a path pattern for its API', () => {
-    const parser = new EnvoyParser({ defaults, pathRegex: '^/api/v1/(?<model>[^/]+)$' });
+    const parser = new EnvoyParser({
+      defaults,
+      pathRegex: '^/api/v1/(?<model>[^/]+)$',
+    });
     expect(parser.parse(docsLine!, NOW)).toEqual({
       ok: true,
       event: {
@@ -33,9 +46,15 @@ describe('Envoy default text format', () => {
   });
 
   it('takes the upstream service time by default and the duration on request', () => {
-    const options = { defaults: { ...defaults, model: 'shop-ranker' }, pathRegex: '^/$' };
+    const options = {
+      defaults: { ...defaults, model: 'shop-ranker' },
+      pathRegex: '^/$',
+    };
     const upstream = new EnvoyParser(options).parse(katacodaLine!, NOW);
-    const total = new EnvoyParser({ ...options, latencyFrom: 'total' }).parse(katacodaLine!, NOW);
+    const total = new EnvoyParser({ ...options, latencyFrom: 'total' }).parse(
+      katacodaLine!,
+      NOW,
+    );
     expect(upstream).toEqual({
       ok: true,
       event: {
@@ -50,7 +69,11 @@ describe('Envoy default text format', () => {
         items: [],
       },
     });
-    expect(total.ok && total.event.kind === 'inference' && total.event.latencySeconds).toBe(0.004);
+    expect(
+      total.ok &&
+        total.event.kind === 'inference' &&
+        total.event.latencySeconds,
+    ).toBe(0.004);
   });
 
   it('reads Istio text lines, which add three fields after the flags', () => {
@@ -122,7 +145,9 @@ describe('Envoy JSON format', () => {
         items: [],
       },
     });
-    expect(JSON.stringify(parser.parse(line, NOW))).not.toContain('203.0.113.9');
+    expect(JSON.stringify(parser.parse(line, NOW))).not.toContain(
+      '203.0.113.9',
+    );
   });
 
   it('reads Istio keys, with `-` for an absent upstream time', () => {
@@ -154,26 +179,64 @@ describe('Envoy JSON format', () => {
     });
     const line = '{"req_path":"/v1/models/m:predict","code":429,"svc_ms":5}';
     const r = renamed.parse(line, NOW);
-    expect(r.ok && r.event).toMatchObject({ model: 'm', outcome: 'client_error', latencySeconds: 0.005, timeMs: NOW });
+    expect(r.ok && r.event).toMatchObject({
+      model: 'm',
+      outcome: 'client_error',
+      latencySeconds: 0.005,
+      timeMs: NOW,
+    });
   });
 
   it.each([
-    ['{"x-envoy-origin-path":"/v1/models/m:predict"}', 'bad_value', 'response_code'],
-    ['{"x-envoy-origin-path":"/v1/models/m:predict","response_code":"abc"}', 'bad_value', 'response_code'],
-    ['{"x-envoy-origin-path":7,"response_code":200}', 'bad_type', 'x-envoy-origin-path'],
-    ['{"path":"/v1/models/m:predict","response_code":200,"start_time":"soon"}', 'bad_time', 'start_time'],
-    ['{"path":"/v1/models/m:predict","response_code":200,"upstream_service_time":"fast"}', 'bad_value', 'x-envoy-upstream-service-time'],
+    [
+      '{"x-envoy-origin-path":"/v1/models/m:predict"}',
+      'bad_value',
+      'response_code',
+    ],
+    [
+      '{"x-envoy-origin-path":"/v1/models/m:predict","response_code":"abc"}',
+      'bad_value',
+      'response_code',
+    ],
+    [
+      '{"x-envoy-origin-path":7,"response_code":200}',
+      'bad_type',
+      'x-envoy-origin-path',
+    ],
+    [
+      '{"path":"/v1/models/m:predict","response_code":200,"start_time":"soon"}',
+      'bad_time',
+      'start_time',
+    ],
+    [
+      '{"path":"/v1/models/m:predict","response_code":200,"upstream_service_time":"fast"}',
+      'bad_value',
+      'x-envoy-upstream-service-time',
+    ],
     ['not json', 'not_json', undefined],
     ['[1]', 'bad_value', 'line'],
     ['"text"', 'not_object', undefined],
   ])('rejects %s as %s naming %s', (line, reason, field) => {
-    expect(parser.parse(line, NOW)).toEqual({ ok: false, skipped: false, reason, field });
+    expect(parser.parse(line, NOW)).toEqual({
+      ok: false,
+      skipped: false,
+      reason,
+      field,
+    });
   });
 
   it('skips blank lines and non-inference calls on a model path', () => {
-    expect(parser.parse('  ', NOW)).toEqual({ ok: false, skipped: true, reason: 'blank' });
+    expect(parser.parse('  ', NOW)).toEqual({
+      ok: false,
+      skipped: true,
+      reason: 'blank',
+    });
     const ready = '{"path":"/v2/models/m/ready","response_code":200}';
-    expect(parser.parse(ready, NOW)).toEqual({ ok: false, skipped: true, reason: 'other_path' });
+    expect(parser.parse(ready, NOW)).toEqual({
+      ok: false,
+      skipped: true,
+      reason: 'other_path',
+    });
   });
 });
 
@@ -181,9 +244,15 @@ describe('Envoy through createParser', () => {
   it('passes path pattern and latency choice on', () => {
     const [line] = fixtureLines('envoy', 'katacoda-step6.log');
     const s = source((c) => (c.defaults.model = 'm'));
-    const p = createParser('envoy', { source: s, pathRegex: '^/$', latencyFrom: 'total' });
+    const p = createParser('envoy', {
+      source: s,
+      pathRegex: '^/$',
+      latencyFrom: 'total',
+    });
     const r = p.parse(line!, NOW);
-    expect(r.ok && r.event.kind === 'inference' && r.event.latencySeconds).toBe(0.004);
+    expect(r.ok && r.event.kind === 'inference' && r.event.latencySeconds).toBe(
+      0.004,
+    );
   });
 
   it('never puts a client or upstream address into an event', () => {
@@ -193,7 +262,9 @@ describe('Envoy through createParser', () => {
       const text = fixtureText('envoy', file);
       const addresses = ipv4Addresses(text);
       expect(addresses.length).toBeGreaterThan(0);
-      const out = JSON.stringify(text.split('\n').map((l) => everyPath.parse(l, NOW)));
+      const out = JSON.stringify(
+        text.split('\n').map((l) => everyPath.parse(l, NOW)),
+      );
       expect(out).toContain('"ok":true');
       for (const address of addresses) expect(out).not.toContain(address);
     }

@@ -12,7 +12,9 @@ describe('parseIsoUtc', () => {
   it('reads the common forms exactly as Date.parse does', () => {
     expect(parseIsoUtc('2010-12-01T08:26:00.000Z')).toBe(1291191960000);
     expect(parseIsoUtc('2010-12-01T08:26:00Z')).toBe(1291191960000);
-    expect(parseIsoUtc('2012-02-29T23:59:59.999Z')).toBe(Date.UTC(2012, 1, 29, 23, 59, 59, 999));
+    expect(parseIsoUtc('2012-02-29T23:59:59.999Z')).toBe(
+      Date.UTC(2012, 1, 29, 23, 59, 59, 999),
+    );
   });
 
   it('leaves to Date.parse what it cannot read for certain', () => {
@@ -33,10 +35,22 @@ describe('parseIsoUtc', () => {
   });
 
   it('agrees with Date.parse on any timestamp of its shape, valid or not', () => {
-    const field = (max: number, width: number) => fc.integer({ min: 0, max }).map((n) => pad(n, width));
+    const field = (max: number, width: number) =>
+      fc.integer({ min: 0, max }).map((n) => pad(n, width));
     const stamp = fc
-      .tuple(field(9999, 4), field(13, 2), field(32, 2), field(25, 2), field(61, 2), field(61, 2), fc.option(field(999, 3)))
-      .map(([y, mo, d, h, mi, s, ms]) => `${y}-${mo}-${d}T${h}:${mi}:${s}${ms === null ? '' : `.${ms}`}Z`);
+      .tuple(
+        field(9999, 4),
+        field(13, 2),
+        field(32, 2),
+        field(25, 2),
+        field(61, 2),
+        field(61, 2),
+        fc.option(field(999, 3)),
+      )
+      .map(
+        ([y, mo, d, h, mi, s, ms]) =>
+          `${y}-${mo}-${d}T${h}:${mi}:${s}${ms === null ? '' : `.${ms}`}Z`,
+      );
     fc.assert(
       fc.property(stamp, (text) => {
         expect(toEpochMillis(text, 'auto')).toBe(Date.parse(text));

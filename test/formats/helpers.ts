@@ -12,7 +12,9 @@ export function fixtureText(format: string, file: string): string {
 
 /** A fixture file's non-empty lines. */
 export function fixtureLines(format: string, file: string): string[] {
-  return fixtureText(format, file).split('\n').filter((line) => line !== '');
+  return fixtureText(format, file)
+    .split('\n')
+    .filter((line) => line !== '');
 }
 
 /** Every IPv4 address in a text, with or without a port. */
@@ -21,7 +23,9 @@ export function ipv4Addresses(text: string): string[] {
 }
 
 /** A source with the schema's defaults, changed by `over`. */
-export function source(over: (s: SourceConfig) => void = () => {}): SourceConfig {
+export function source(
+  over: (s: SourceConfig) => void = () => {},
+): SourceConfig {
   const s = defaultSource(['x']);
   over(s);
   return s;

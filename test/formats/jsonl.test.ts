@@ -34,16 +34,26 @@ describe('JsonLineParser, default schema', () => {
   });
 
   it('reads a feedback line, folding action synonyms', () => {
-    const line = '{"type":"feedback","time":1291191960,"user":"17850","item":"85123A","action":"add_to_cart"}';
+    const line =
+      '{"type":"feedback","time":1291191960,"user":"17850","item":"85123A","action":"add_to_cart"}';
     expect(p.parse(line, NOW)).toEqual({
       ok: true,
-      event: { kind: 'feedback', timeMs: 1291191960000, userKey: '17850', itemId: '85123A', action: 'cart' },
+      event: {
+        kind: 'feedback',
+        timeMs: 1291191960000,
+        userKey: '17850',
+        itemId: '85123A',
+        action: 'cart',
+      },
     });
   });
 
   it('tells inference from feedback by their fields when the type is absent', () => {
     const r1 = p.parse('{"model":"m","items":[1,2]}', NOW);
-    expect(r1.ok && r1.event.kind === 'inference' && r1.event.items).toEqual(['1', '2']);
+    expect(r1.ok && r1.event.kind === 'inference' && r1.event.items).toEqual([
+      '1',
+      '2',
+    ]);
     expect(r1.ok && r1.event.timeMs).toBe(NOW);
     const r2 = p.parse('{"action":"buy","item":5,"request_id":"r"}', NOW);
     expect(r2.ok && r2.event.kind).toBe('feedback');
@@ -55,27 +65,69 @@ describe('JsonLineParser, default schema', () => {
     ['{"foo":1}', 'unknown_kind', 'type'],
     ['{"type":"inference","items":[]}', 'missing_field', 'model'],
     ['{"type":"inference","model":{"a":1}}', 'bad_type', 'model'],
-    ['{"type":"inference","model":"m","latency_ms":-3}', 'bad_value', 'latency_ms'],
-    ['{"type":"inference","model":"m","latency_ms":"fast"}', 'bad_value', 'latency_ms'],
+    [
+      '{"type":"inference","model":"m","latency_ms":-3}',
+      'bad_value',
+      'latency_ms',
+    ],
+    [
+      '{"type":"inference","model":"m","latency_ms":"fast"}',
+      'bad_value',
+      'latency_ms',
+    ],
     ['{"type":"inference","model":"m","items":[{"x":1}]}', 'bad_type', 'items'],
     ['{"type":"inference","model":"m","time":"yesterday"}', 'bad_time', 'time'],
     ['{"type":"feedback","item":"a","user":"u"}', 'missing_field', 'action'],
-    ['{"type":"feedback","item":"a","user":"u","action":"stare"}', 'bad_value', 'action'],
-    ['{"type":"feedback","item":"a","user":"u","action":"constructor"}', 'bad_value', 'action'],
-    ['{"type":"feedback","action":"click","user":"u"}', 'missing_field', 'item'],
-    ['{"type":"feedback","action":"click","item":"a"}', 'missing_field', 'user'],
+    [
+      '{"type":"feedback","item":"a","user":"u","action":"stare"}',
+      'bad_value',
+      'action',
+    ],
+    [
+      '{"type":"feedback","item":"a","user":"u","action":"constructor"}',
+      'bad_value',
+      'action',
+    ],
+    [
+      '{"type":"feedback","action":"click","user":"u"}',
+      'missing_field',
+      'item',
+    ],
+    [
+      '{"type":"feedback","action":"click","item":"a"}',
+      'missing_field',
+      'user',
+    ],
   ])('rejects %s as %s naming %s', (line, reason, field) => {
-    expect(p.parse(line, NOW)).toEqual({ ok: false, skipped: false, reason, field });
+    expect(p.parse(line, NOW)).toEqual({
+      ok: false,
+      skipped: false,
+      reason,
+      field,
+    });
   });
 
   it('skips blank lines and lines of other types', () => {
-    expect(p.parse('   ', NOW)).toEqual({ ok: false, skipped: true, reason: 'blank' });
-    expect(p.parse('{"type":"startup","msg":"hi"}', NOW)).toEqual({ ok: false, skipped: true, reason: 'other_type' });
+    expect(p.parse('   ', NOW)).toEqual({
+      ok: false,
+      skipped: true,
+      reason: 'blank',
+    });
+    expect(p.parse('{"type":"startup","msg":"hi"}', NOW)).toEqual({
+      ok: false,
+      skipped: true,
+      reason: 'other_type',
+    });
   });
 
   it('refuses overlong label values', () => {
     const r = p.parse(JSON.stringify({ model: 'm'.repeat(129) }), NOW);
-    expect(r).toEqual({ ok: false, skipped: false, reason: 'bad_value', field: 'model' });
+    expect(r).toEqual({
+      ok: false,
+      skipped: false,
+      reason: 'bad_value',
+      field: 'model',
+    });
   });
 });
 
@@ -131,6 +183,12 @@ describe('JsonLineParser, field mapping', () => {
       s.defaults.scene = 'home';
     });
     const r = p.parse('{"type":"inference","items":"a,b"}', NOW);
-    expect(r.ok && r.event).toMatchObject({ model: 'ranker', version: 'unknown', scene: 'home', outcome: 'ok', items: ['a', 'b'] });
+    expect(r.ok && r.event).toMatchObject({
+      model: 'ranker',
+      version: 'unknown',
+      scene: 'home',
+      outcome: 'ok',
+      items: ['a', 'b'],
+    });
   });
 });

@@ -58,8 +58,12 @@ const DOCUMENTED_EVENT = {
 
 describe('the documented message-dumper output', () => {
   it('holds one request and one response sharing an id', () => {
-    expect(REQUEST.headers['ce-type']).toBe('org.kubeflow.serving.inference.request');
-    expect(RESPONSE.headers['ce-type']).toBe('org.kubeflow.serving.inference.response');
+    expect(REQUEST.headers['ce-type']).toBe(
+      'org.kubeflow.serving.inference.request',
+    );
+    expect(RESPONSE.headers['ce-type']).toBe(
+      'org.kubeflow.serving.inference.response',
+    );
     expect(JSON.parse(RESPONSE.body)).toEqual({ predictions: [1, 1] });
     expect(REQUEST.headers['ce-endpoint']).toBe('');
   });
@@ -68,13 +72,21 @@ describe('the documented message-dumper output', () => {
 describe('KServeEventParser', () => {
   it('pairs request and response into one event with latency', () => {
     const parser = new KServeEventParser({ defaults });
-    expect(parser.parseKServeEvent(REQUEST.headers, REQUEST.body, NOW)).toEqual({
-      ok: false,
-      skipped: true,
-      reason: 'awaiting_response',
-    });
+    expect(parser.parseKServeEvent(REQUEST.headers, REQUEST.body, NOW)).toEqual(
+      {
+        ok: false,
+        skipped: true,
+        reason: 'awaiting_response',
+      },
+    );
     expect(parser.pending).toBe(1);
-    expect(parser.parseKServeEvent(RESPONSE.headers, Buffer.from(RESPONSE.body), NOW)).toEqual({
+    expect(
+      parser.parseKServeEvent(
+        RESPONSE.headers,
+        Buffer.from(RESPONSE.body),
+        NOW,
+      ),
+    ).toEqual({
       ok: true,
       event: DOCUMENTED_EVENT,
     });
@@ -86,11 +98,13 @@ describe('KServeEventParser', () => {
     const r = parser.parseKServeEvent(RESPONSE.headers, RESPONSE.body, NOW);
     const { latencySeconds: _dropped, ...rest } = DOCUMENTED_EVENT;
     expect(r).toEqual({ ok: true, event: { ...rest, timeMs: 1618014206080 } });
-    expect(parser.parseKServeEvent(REQUEST.headers, REQUEST.body, NOW)).toEqual({
-      ok: false,
-      skipped: true,
-      reason: 'late_request',
-    });
+    expect(parser.parseKServeEvent(REQUEST.headers, REQUEST.body, NOW)).toEqual(
+      {
+        ok: false,
+        skipped: true,
+        reason: 'late_request',
+      },
+    );
     expect(parser.pending).toBe(0);
   });
 
@@ -101,17 +115,42 @@ describe('KServeEventParser', () => {
       'ce-endpoint': 'canary',
       'ce-component': component,
     });
-    parser.parseKServeEvent(canary(REQUEST.headers, 'predictor'), REQUEST.body, NOW);
-    const other = parser.parseKServeEvent(canary(RESPONSE.headers, 'transformer'), RESPONSE.body, NOW);
-    expect(other.ok && other.event.kind === 'inference' && other.event.latencySeconds).toBeUndefined();
-    const paired = parser.parseKServeEvent(canary(RESPONSE.headers, 'predictor'), RESPONSE.body, NOW);
-    expect(paired.ok && paired.event).toMatchObject({ version: 'canary', latencySeconds: 0.001783202 });
+    parser.parseKServeEvent(
+      canary(REQUEST.headers, 'predictor'),
+      REQUEST.body,
+      NOW,
+    );
+    const other = parser.parseKServeEvent(
+      canary(RESPONSE.headers, 'transformer'),
+      RESPONSE.body,
+      NOW,
+    );
+    expect(
+      other.ok &&
+        other.event.kind === 'inference' &&
+        other.event.latencySeconds,
+    ).toBeUndefined();
+    const paired = parser.parseKServeEvent(
+      canary(RESPONSE.headers, 'predictor'),
+      RESPONSE.body,
+      NOW,
+    );
+    expect(paired.ok && paired.event).toMatchObject({
+      version: 'canary',
+      latencySeconds: 0.001783202,
+    });
   });
 
   it('marks KServe error bodies as errors', () => {
     const parser = new KServeEventParser({ defaults });
-    const r = parser.parseKServeEvent(RESPONSE.headers, '{"error": "Model with name x does not exist."}', NOW);
-    expect(r.ok && r.event.kind === 'inference' && r.event.outcome).toBe('error');
+    const r = parser.parseKServeEvent(
+      RESPONSE.headers,
+      '{"error": "Model with name x does not exist."}',
+      NOW,
+    );
+    expect(r.ok && r.event.kind === 'inference' && r.event.outcome).toBe(
+      'error',
+    );
   });
 
   it('uses the read time when events carry no time', () => {
@@ -121,7 +160,9 @@ describe('KServeEventParser', () => {
     parser.parseKServeEvent(request, REQUEST.body, NOW);
     const r = parser.parseKServeEvent(response, RESPONSE.body, NOW + 5);
     expect(r.ok && r.event).toMatchObject({ timeMs: NOW + 5 });
-    expect(r.ok && r.event.kind === 'inference' && 'latencySeconds' in r.event).toBe(false);
+    expect(
+      r.ok && r.event.kind === 'inference' && 'latencySeconds' in r.event,
+    ).toBe(false);
   });
 
   it('drops the oldest waiting requests past the size limit', () => {
@@ -131,51 +172,103 @@ describe('KServeEventParser', () => {
     }
     expect(parser.pending).toBe(2);
     expect(parser.evicted).toBe(1);
-    const lost = parser.parseKServeEvent({ ...RESPONSE.headers, 'ce-id': 'a' }, '', NOW);
-    expect(lost.ok && lost.event.kind === 'inference' && lost.event.latencySeconds).toBeUndefined();
-    const kept = parser.parseKServeEvent({ ...RESPONSE.headers, 'ce-id': 'c' }, '', NOW);
-    expect(kept.ok && kept.event.kind === 'inference' && kept.event.latencySeconds).toBe(0.001783202);
+    const lost = parser.parseKServeEvent(
+      { ...RESPONSE.headers, 'ce-id': 'a' },
+      '',
+      NOW,
+    );
+    expect(
+      lost.ok && lost.event.kind === 'inference' && lost.event.latencySeconds,
+    ).toBeUndefined();
+    const kept = parser.parseKServeEvent(
+      { ...RESPONSE.headers, 'ce-id': 'c' },
+      '',
+      NOW,
+    );
+    expect(
+      kept.ok && kept.event.kind === 'inference' && kept.event.latencySeconds,
+    ).toBe(0.001783202);
   });
 
   it('drops waiting requests past the age limit', () => {
     const parser = new KServeEventParser({ defaults, maxPendingSeconds: 10 });
     parser.parseKServeEvent(REQUEST.headers, REQUEST.body, NOW);
-    parser.parseKServeEvent({ ...REQUEST.headers, 'ce-id': 'later' }, '', NOW + 10_000);
+    parser.parseKServeEvent(
+      { ...REQUEST.headers, 'ce-id': 'later' },
+      '',
+      NOW + 10_000,
+    );
     expect(parser.pending).toBe(2);
-    parser.parseKServeEvent({ ...REQUEST.headers, 'ce-id': 'last' }, '', NOW + 10_001);
+    parser.parseKServeEvent(
+      { ...REQUEST.headers, 'ce-id': 'last' },
+      '',
+      NOW + 10_001,
+    );
     expect(parser.pending).toBe(2);
     expect(parser.evicted).toBe(1);
   });
 
   it.each<[string, CloudEventHeaders, LineResult]>([
-    ['no type', { 'ce-id': 'x' }, { ok: false, skipped: false, reason: 'missing_field', field: 'ce-type' }],
-    ['no id', { 'ce-type': 'org.kubeflow.serving.inference.response' }, { ok: false, skipped: false, reason: 'missing_field', field: 'ce-id' }],
+    [
+      'no type',
+      { 'ce-id': 'x' },
+      { ok: false, skipped: false, reason: 'missing_field', field: 'ce-type' },
+    ],
+    [
+      'no id',
+      { 'ce-type': 'org.kubeflow.serving.inference.response' },
+      { ok: false, skipped: false, reason: 'missing_field', field: 'ce-id' },
+    ],
     [
       'a bad time',
-      { 'ce-type': 'org.kubeflow.serving.inference.request', 'ce-id': 'x', 'ce-time': 'yesterday' },
+      {
+        'ce-type': 'org.kubeflow.serving.inference.request',
+        'ce-id': 'x',
+        'ce-time': 'yesterday',
+      },
       { ok: false, skipped: false, reason: 'bad_time', field: 'ce-time' },
     ],
     [
       'no service name',
       { 'ce-type': 'org.kubeflow.serving.inference.response', 'ce-id': 'x' },
-      { ok: false, skipped: false, reason: 'missing_field', field: 'ce-inferenceservicename' },
+      {
+        ok: false,
+        skipped: false,
+        reason: 'missing_field',
+        field: 'ce-inferenceservicename',
+      },
     ],
-    ['another event type', { 'ce-type': 'org.kubeflow.serving.inference.outlier', 'ce-id': 'x' }, { ok: false, skipped: true, reason: 'other_type' }],
+    [
+      'another event type',
+      { 'ce-type': 'org.kubeflow.serving.inference.outlier', 'ce-id': 'x' },
+      { ok: false, skipped: true, reason: 'other_type' },
+    ],
   ])('answers an event with %s', (_name, headers, expected) => {
-    expect(new KServeEventParser({ defaults }).parseKServeEvent(headers, '{}', NOW)).toEqual(expected);
+    expect(
+      new KServeEventParser({ defaults }).parseKServeEvent(headers, '{}', NOW),
+    ).toEqual(expected);
   });
 
   it('refuses bad limits, naming the option', () => {
-    expect(() => new KServeEventParser({ defaults, maxPending: 0 })).toThrow(/max_pending: .* got 0/);
-    expect(() => new KServeEventParser({ defaults, maxPendingSeconds: -1 })).toThrow(/max_pending_seconds: .* got -1/);
+    expect(() => new KServeEventParser({ defaults, maxPending: 0 })).toThrow(
+      /max_pending: .* got 0/,
+    );
+    expect(
+      () => new KServeEventParser({ defaults, maxPendingSeconds: -1 }),
+    ).toThrow(/max_pending_seconds: .* got -1/);
   });
 
   it('never puts an address into an event', () => {
     const parser = new KServeEventParser({ defaults });
-    const out = JSON.stringify([REQUEST, RESPONSE].map((e) => parser.parseKServeEvent(e.headers, e.body, NOW)));
+    const out = JSON.stringify(
+      [REQUEST, RESPONSE].map((e) =>
+        parser.parseKServeEvent(e.headers, e.body, NOW),
+      ),
+    );
     expect(out).toContain('"ok":true');
     expect(out).not.toContain('localhost');
-    for (const address of ipv4Addresses(DUMP)) expect(out).not.toContain(address);
+    for (const address of ipv4Addresses(DUMP))
+      expect(out).not.toContain(address);
   });
 });
 
@@ -183,13 +276,24 @@ describe('kserveRouter', () => {
   let server: Server | undefined;
 
   afterEach(async () => {
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      server ? server.close(() => resolve()) : resolve(),
+    );
     server = undefined;
   });
 
-  async function start(results: LineResult[], maxBodyBytes?: number): Promise<string> {
+  async function start(
+    results: LineResult[],
+    maxBodyBytes?: number,
+  ): Promise<string> {
     const app = express();
-    app.use(kserveRouter((r) => results.push(r), { defaults, maxBodyBytes, now: () => NOW }));
+    app.use(
+      kserveRouter((r) => results.push(r), {
+        defaults,
+        maxBodyBytes,
+        now: () => NOW,
+      }),
+    );
     server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server!.once('listening', resolve));
     return `http://127.0.0.1:${(server!.address() as AddressInfo).port}/kserve`;
@@ -199,7 +303,11 @@ describe('kserveRouter', () => {
     const results: LineResult[] = [];
     const url = await start(results);
     for (const event of [REQUEST, RESPONSE]) {
-      const res = await fetch(url, { method: 'POST', headers: event.headers, body: event.body });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: event.headers,
+        body: event.body,
+      });
       expect(res.status).toBe(200);
     }
     expect(results).toEqual([
@@ -211,10 +319,18 @@ describe('kserveRouter', () => {
   it('answers 400 for a malformed event and 413 for an oversized one', async () => {
     const results: LineResult[] = [];
     const url = await start(results, 64);
-    const bad = await fetch(url, { method: 'POST', headers: { 'ce-type': RESPONSE.headers['ce-type']! }, body: '{}' });
+    const bad = await fetch(url, {
+      method: 'POST',
+      headers: { 'ce-type': RESPONSE.headers['ce-type']! },
+      body: '{}',
+    });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toBe('missing_field ce-id\n');
-    const big = await fetch(url, { method: 'POST', headers: RESPONSE.headers, body: 'x'.repeat(65) });
+    const big = await fetch(url, {
+      method: 'POST',
+      headers: RESPONSE.headers,
+      body: 'x'.repeat(65),
+    });
     expect(big.status).toBe(413);
     expect(results).toEqual([
       { ok: false, skipped: false, reason: 'missing_field', field: 'ce-id' },

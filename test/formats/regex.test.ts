@@ -2,9 +2,17 @@ import { describe, expect, it } from 'vitest';
 import type { SourceConfig } from '../../src/config/schema.js';
 import { createParser } from '../../src/formats/index.js';
 import { RegexLineParser, type RegexOptions } from '../../src/formats/regex.js';
-import { fixtureLines, fixtureText, ipv4Addresses, NOW, source } from './helpers.js';
+import {
+  fixtureLines,
+  fixtureText,
+  ipv4Addresses,
+  NOW,
+  source,
+} from './helpers.js';
 
-function options(over: Partial<RegexOptions> & { pattern: string }): RegexOptions {
+function options(
+  over: Partial<RegexOptions> & { pattern: string },
+): RegexOptions {
   const s = source();
   return {
     type: 'auto',
@@ -26,11 +34,15 @@ const ACCESS =
 describe('RegexLineParser on real lines', () => {
   it('reads TorchServe worker timing lines, with a default model', () => {
     const parser = new RegexLineParser(
-      options({ pattern: WORKER_TIMING, defaults: { ...source().defaults, model: 'resnet-18' } }),
+      options({
+        pattern: WORKER_TIMING,
+        defaults: { ...source().defaults, model: 'resnet-18' },
+      }),
     );
-    const results = fixtureLines('torchserve-access', 'logging-md-worker-output.log').map((l) =>
-      parser.parse(l, NOW),
-    );
+    const results = fixtureLines(
+      'torchserve-access',
+      'logging-md-worker-output.log',
+    ).map((l) => parser.parse(l, NOW));
     expect(results).toEqual([
       { ok: false, skipped: true, reason: 'no_match' },
       {
@@ -52,10 +64,17 @@ describe('RegexLineParser on real lines', () => {
 
   it('reads the TorchServe access line like the built-in parser does', () => {
     const [line] = fixtureLines('torchserve-access', 'logging-md.log');
-    const viaRegex = new RegexLineParser(options({ pattern: ACCESS })).parse(line!, NOW);
-    const viaFormat = createParser('torchserve-access', { source: source() }).parse(line!, NOW);
+    const viaRegex = new RegexLineParser(options({ pattern: ACCESS })).parse(
+      line!,
+      NOW,
+    );
+    const viaFormat = createParser('torchserve-access', {
+      source: source(),
+    }).parse(line!, NOW);
     expect(viaRegex).toEqual(viaFormat);
-    expect(JSON.stringify(viaRegex)).not.toContain(ipv4Addresses(fixtureText('torchserve-access', 'logging-md.log'))[0]);
+    expect(JSON.stringify(viaRegex)).not.toContain(
+      ipv4Addresses(fixtureText('torchserve-access', 'logging-md.log'))[0],
+    );
   });
 
   it('reads epoch times and latency in the configured units', () => {
@@ -67,7 +86,10 @@ describe('RegexLineParser on real lines', () => {
         defaults: { ...source().defaults, model: 'host' },
       }),
     );
-    const [, metric] = fixtureLines('torchserve-metrics', 'metrics-md-formatting.log');
+    const [, metric] = fixtureLines(
+      'torchserve-metrics',
+      'metrics-md-formatting.log',
+    );
     const r = parser.parse(metric!, NOW);
     expect(r.ok && r.event.timeMs).toBe(1682098185000);
   });
@@ -80,7 +102,8 @@ describe('RegexLineParser fields', () => {
   const parser = new RegexLineParser(options({ pattern: LIST }));
 
   it('reads every inference field', () => {
-    const line = '2010-12-01T08:26:00Z inference model=popularity v=v1 scene=recommend rid=r-1 user=17850 items=85123A,71053 ms=0.412 outcome=ok';
+    const line =
+      '2010-12-01T08:26:00Z inference model=popularity v=v1 scene=recommend rid=r-1 user=17850 items=85123A,71053 ms=0.412 outcome=ok';
     expect(parser.parse(line, NOW)).toEqual({
       ok: true,
       event: {
@@ -100,11 +123,20 @@ describe('RegexLineParser fields', () => {
 
   it('reads feedback lines, folding action words', () => {
     const feedback = new RegexLineParser(
-      options({ type: 'feedback', pattern: '^(?<time>\\d+) (?<user>\\S+) (?<action>\\w+) (?<item>\\S+)$' }),
+      options({
+        type: 'feedback',
+        pattern: '^(?<time>\\d+) (?<user>\\S+) (?<action>\\w+) (?<item>\\S+)$',
+      }),
     );
     expect(feedback.parse('1291191960 17850 add_to_cart 85123A', NOW)).toEqual({
       ok: true,
-      event: { kind: 'feedback', timeMs: 1291191960000, userKey: '17850', itemId: '85123A', action: 'cart' },
+      event: {
+        kind: 'feedback',
+        timeMs: 1291191960000,
+        userKey: '17850',
+        itemId: '85123A',
+        action: 'cart',
+      },
     });
     expect(feedback.parse('1291191960 17850 stare 85123A', NOW)).toEqual({
       ok: false,
@@ -112,74 +144,124 @@ describe('RegexLineParser fields', () => {
       reason: 'bad_value',
       field: 'action',
     });
-    expect(feedback.parse('1291191960 17850 constructor 85123A', NOW)).toMatchObject({ reason: 'bad_value' });
+    expect(
+      feedback.parse('1291191960 17850 constructor 85123A', NOW),
+    ).toMatchObject({ reason: 'bad_value' });
   });
 
   it('maps a numeric status group onto an outcome and keeps a word as it is', () => {
-    const status = new RegexLineParser(options({ pattern: '^(?<model>\\w+) (?<status>\\w+)$' }));
+    const status = new RegexLineParser(
+      options({ pattern: '^(?<model>\\w+) (?<status>\\w+)$' }),
+    );
     const outcomeOf = (line: string) => {
       const r = status.parse(line, NOW);
       return r.ok && r.event.kind === 'inference' ? r.event.outcome : r;
     };
-    expect([outcomeOf('m 200'), outcomeOf('m 504'), outcomeOf('m 404'), outcomeOf('m empty')]).toEqual([
-      'ok',
-      'timeout',
-      'client_error',
-      'empty',
-    ]);
+    expect([
+      outcomeOf('m 200'),
+      outcomeOf('m 504'),
+      outcomeOf('m 404'),
+      outcomeOf('m empty'),
+    ]).toEqual(['ok', 'timeout', 'client_error', 'empty']);
   });
 
   it('skips lines of other kinds', () => {
-    const line = '2010-12-01T08:26:00Z startup model=m v=1 scene=s rid=r user=u items= ms=1 outcome=ok';
-    expect(parser.parse(line, NOW)).toEqual({ ok: false, skipped: true, reason: 'other_type' });
+    const line =
+      '2010-12-01T08:26:00Z startup model=m v=1 scene=s rid=r user=u items= ms=1 outcome=ok';
+    expect(parser.parse(line, NOW)).toEqual({
+      ok: false,
+      skipped: true,
+      reason: 'other_type',
+    });
   });
 
   it.each([
-    ['2010-13-01T08:26:00Z inference model=m v=1 scene=s rid=r user=u items= ms=1 outcome=ok', 'bad_time', 'time'],
-    ['2010-12-01T08:26:00Z inference model=m v=1 scene=s rid=r user=u items= ms=-1 outcome=ok', 'bad_value', 'latency'],
-    ['2010-12-01T08:26:00Z inference model=m v=1 scene=s rid=r user=u items= ms=fast outcome=ok', 'bad_value', 'latency'],
-    [`2010-12-01T08:26:00Z inference model=${'m'.repeat(129)} v=1 scene=s rid=r user=u items= ms=1 outcome=ok`, 'bad_value', 'model'],
+    [
+      '2010-13-01T08:26:00Z inference model=m v=1 scene=s rid=r user=u items= ms=1 outcome=ok',
+      'bad_time',
+      'time',
+    ],
+    [
+      '2010-12-01T08:26:00Z inference model=m v=1 scene=s rid=r user=u items= ms=-1 outcome=ok',
+      'bad_value',
+      'latency',
+    ],
+    [
+      '2010-12-01T08:26:00Z inference model=m v=1 scene=s rid=r user=u items= ms=fast outcome=ok',
+      'bad_value',
+      'latency',
+    ],
+    [
+      `2010-12-01T08:26:00Z inference model=${'m'.repeat(129)} v=1 scene=s rid=r user=u items= ms=1 outcome=ok`,
+      'bad_value',
+      'model',
+    ],
   ])('rejects %s as %s naming %s', (line, reason, field) => {
-    expect(parser.parse(line, NOW)).toEqual({ ok: false, skipped: false, reason, field });
+    expect(parser.parse(line, NOW)).toEqual({
+      ok: false,
+      skipped: false,
+      reason,
+      field,
+    });
   });
 });
 
 describe('RegexLineParser configuration', () => {
   it('throws naming the option and the bad pattern', () => {
-    expect(() => new RegexLineParser(options({ pattern: '(?<model>\\w+' }))).toThrow(
+    expect(
+      () => new RegexLineParser(options({ pattern: '(?<model>\\w+' })),
+    ).toThrow(
       /^pattern: not a valid regular expression: "\(\?<model>\\w\+" \(/,
     );
   });
 
   it('throws on a group it does not know, which is most often a typo', () => {
-    expect(() => new RegexLineParser(options({ pattern: '(?<model>\\w+) (?<latncy>\\d+)' }))).toThrow(
-      /pattern: unknown group \(\?<latncy>\)/,
-    );
+    expect(
+      () =>
+        new RegexLineParser(
+          options({ pattern: '(?<model>\\w+) (?<latncy>\\d+)' }),
+        ),
+    ).toThrow(/pattern: unknown group \(\?<latncy>\)/);
   });
 
   it('throws when no model can be found and none is configured', () => {
-    expect(() => new RegexLineParser(options({ pattern: '(?<latency>\\d+)' }))).toThrow(
-      /has no \(\?<model>\) group and the source has no default model/,
-    );
+    expect(
+      () => new RegexLineParser(options({ pattern: '(?<latency>\\d+)' })),
+    ).toThrow(/has no \(\?<model>\) group and the source has no default model/);
   });
 
   it('throws when a feedback pattern lacks the item or the action', () => {
-    expect(() => new RegexLineParser(options({ type: 'feedback', pattern: '(?<item>\\w+)' }))).toThrow(
-      /needs \(\?<item>\) and \(\?<action>\) groups/,
-    );
+    expect(
+      () =>
+        new RegexLineParser(
+          options({ type: 'feedback', pattern: '(?<item>\\w+)' }),
+        ),
+    ).toThrow(/needs \(\?<item>\) and \(\?<action>\) groups/);
   });
 
   it('needs a pattern when built through createParser', () => {
     const s: SourceConfig = source();
-    expect(() => createParser('regex', { source: s })).toThrow(/^pattern: required for format regex$/);
+    expect(() => createParser('regex', { source: s })).toThrow(
+      /^pattern: required for format regex$/,
+    );
     const p = createParser('regex', { source: s, pattern: '^(?<model>\\w+)$' });
-    expect(p.parse('ranker', NOW)).toMatchObject({ ok: true, event: { model: 'ranker', timeMs: NOW } });
+    expect(p.parse('ranker', NOW)).toMatchObject({
+      ok: true,
+      event: { model: 'ranker', timeMs: NOW },
+    });
   });
 });
 
 describe('RegexLineParser times', () => {
   it('refuses epoch digits too long to be an instant', () => {
-    const parser = new RegexLineParser(options({ pattern: '^(?<time>\\d+) (?<model>\\w+)$', timeUnit: 's' }));
-    expect(parser.parse(`${'9'.repeat(400)} m`, NOW)).toEqual({ ok: false, skipped: false, reason: 'bad_time', field: 'time' });
+    const parser = new RegexLineParser(
+      options({ pattern: '^(?<time>\\d+) (?<model>\\w+)$', timeUnit: 's' }),
+    );
+    expect(parser.parse(`${'9'.repeat(400)} m`, NOW)).toEqual({
+      ok: false,
+      skipped: false,
+      reason: 'bad_time',
+      field: 'time',
+    });
   });
 });

@@ -5,7 +5,13 @@ import {
   TorchServeAccessParser,
   TorchServeMetricsParser,
 } from '../../src/formats/torchserve.js';
-import { fixtureLines, fixtureText, ipv4Addresses, NOW, source } from './helpers.js';
+import {
+  fixtureLines,
+  fixtureText,
+  ipv4Addresses,
+  NOW,
+  source,
+} from './helpers.js';
 
 const defaults = source().defaults;
 
@@ -31,15 +37,19 @@ describe('TorchServe access log', () => {
 
   it('reads zone-less log4j times at the configured offset', () => {
     const [line] = fixtureLines('torchserve-access', 'logging-md.log');
-    const east2h = new TorchServeAccessParser({ defaults, utcOffsetMinutes: 120 });
+    const east2h = new TorchServeAccessParser({
+      defaults,
+      utcOffsetMinutes: 120,
+    });
     const r = east2h.parse(line!, NOW);
     expect(r.ok && r.event.timeMs).toBe(1539604578976);
   });
 
   it('skips management calls and metric lines of the same log', () => {
-    const results = fixtureLines('torchserve-access', 'model-api-control-md.log').map((l) =>
-      parser.parse(l, NOW),
-    );
+    const results = fixtureLines(
+      'torchserve-access',
+      'model-api-control-md.log',
+    ).map((l) => parser.parse(l, NOW));
     expect(results).toEqual([
       { ok: false, skipped: true, reason: 'other_path' },
       { ok: false, skipped: true, reason: 'not_access' },
@@ -53,21 +63,47 @@ describe('TorchServe access log', () => {
       defaults: { ...defaults, model: 'squeezenet1_1' },
       pathRegex: '^/models$',
     });
-    const [post, , get] = fixtureLines('torchserve-access', 'model-api-control-md.log');
-    const base = { kind: 'inference', model: 'squeezenet1_1', version: 'unknown', scene: 'default', items: [] };
+    const [post, , get] = fixtureLines(
+      'torchserve-access',
+      'model-api-control-md.log',
+    );
+    const base = {
+      kind: 'inference',
+      model: 'squeezenet1_1',
+      version: 'unknown',
+      scene: 'default',
+      items: [],
+    };
     expect(models.parse(post!, NOW)).toEqual({
       ok: true,
-      event: { ...base, timeMs: 1717105563625, outcome: 'client_error', latencySeconds: 0 },
+      event: {
+        ...base,
+        timeMs: 1717105563625,
+        outcome: 'client_error',
+        latencySeconds: 0,
+      },
     });
     expect(models.parse(get!, NOW)).toEqual({
       ok: true,
-      event: { ...base, timeMs: 1717105307098, outcome: 'ok', latencySeconds: 0.002 },
+      event: {
+        ...base,
+        timeMs: 1717105307098,
+        outcome: 'ok',
+        latencySeconds: 0.002,
+      },
     });
   });
 
   it('skips worker output lines', () => {
-    for (const line of fixtureLines('torchserve-access', 'logging-md-worker-output.log')) {
-      expect(parser.parse(line, NOW)).toEqual({ ok: false, skipped: true, reason: 'not_access' });
+    for (const line of fixtureLines(
+      'torchserve-access',
+      'logging-md-worker-output.log',
+    )) {
+      expect(parser.parse(line, NOW)).toEqual({
+        ok: false,
+        skipped: true,
+        reason: 'not_access',
+      });
     }
   });
 
@@ -76,7 +112,11 @@ describe('TorchServe access log', () => {
     const cases: Array<[string, string, string]> = [
       ['"POST /predictions/ranker/2.0 HTTP/1.1" 200 7', 'ranker', '2.0'],
       ['"POST /v1/models/ranker:predict HTTP/1.1" 200 7', 'ranker', 'unknown'],
-      ['"POST /v2/models/ranker/versions/3/infer HTTP/1.1" 503 7', 'ranker', '3'],
+      [
+        '"POST /v2/models/ranker/versions/3/infer HTTP/1.1" 503 7',
+        'ranker',
+        '3',
+      ],
     ];
     for (const [request, model, version] of cases) {
       const r = parser.parse(prefix + request, NOW);
@@ -85,27 +125,66 @@ describe('TorchServe access log', () => {
   });
 
   it.each([
-    ['2024-05-30T21:46:03,625 - /127.0.0.1:1 "POST /predictions/m HTTP/1.1"', 'missing_field', 'status'],
-    ['2024-05-30T21:46:03,625 - /127.0.0.1:1 "POST /predictions/m HTTP/1.1" 200', 'missing_field', 'latency'],
-    ['2024-05-30T21:46:03,625 - /127.0.0.1:1 "POST /predictions/m HTTP/1.1" 2x0 5', 'bad_value', 'status'],
-    ['2024-05-30T21:46:03,625 - /127.0.0.1:1 "POST /predictions/m HTTP/1.1" 200 -5', 'bad_value', 'latency'],
-    ['2024-13-30T21:46:03,625 - /127.0.0.1:1 "POST /predictions/m HTTP/1.1" 200 5', 'bad_time', 'time'],
-    ['2024-05-30T21:46:03,625 - /127.0.0.1:1 "POST /predictions/%E0%A4%A HTTP/1.1" 200 5', 'bad_value', 'path'],
-    [`2024-05-30T21:46:03,625 - /127.0.0.1:1 "POST /predictions/${'m'.repeat(129)} HTTP/1.1" 200 5`, 'bad_value', 'model'],
+    [
+      '2024-05-30T21:46:03,625 - /127.0.0.1:1 "POST /predictions/m HTTP/1.1"',
+      'missing_field',
+      'status',
+    ],
+    [
+      '2024-05-30T21:46:03,625 - /127.0.0.1:1 "POST /predictions/m HTTP/1.1" 200',
+      'missing_field',
+      'latency',
+    ],
+    [
+      '2024-05-30T21:46:03,625 - /127.0.0.1:1 "POST /predictions/m HTTP/1.1" 2x0 5',
+      'bad_value',
+      'status',
+    ],
+    [
+      '2024-05-30T21:46:03,625 - /127.0.0.1:1 "POST /predictions/m HTTP/1.1" 200 -5',
+      'bad_value',
+      'latency',
+    ],
+    [
+      '2024-13-30T21:46:03,625 - /127.0.0.1:1 "POST /predictions/m HTTP/1.1" 200 5',
+      'bad_time',
+      'time',
+    ],
+    [
+      '2024-05-30T21:46:03,625 - /127.0.0.1:1 "POST /predictions/%E0%A4%A HTTP/1.1" 200 5',
+      'bad_value',
+      'path',
+    ],
+    [
+      `2024-05-30T21:46:03,625 - /127.0.0.1:1 "POST /predictions/${'m'.repeat(129)} HTTP/1.1" 200 5`,
+      'bad_value',
+      'model',
+    ],
   ])('rejects %s as %s naming %s', (line, reason, field) => {
-    expect(parser.parse(line, NOW)).toEqual({ ok: false, skipped: false, reason, field });
+    expect(parser.parse(line, NOW)).toEqual({
+      ok: false,
+      skipped: false,
+      reason,
+      field,
+    });
   });
 
   it('refuses a path pattern that does not compile, naming option and value', () => {
-    expect(() => new TorchServeAccessParser({ defaults, pathRegex: '^/predictions/(?<model>[' })).toThrow(
+    expect(
+      () =>
+        new TorchServeAccessParser({
+          defaults,
+          pathRegex: '^/predictions/(?<model>[',
+        }),
+    ).toThrow(
       /path_regex: not a valid regular expression: "\^\/predictions\/\(\?<model>\["/,
     );
   });
 
   it('refuses a pattern that cannot yield a model when there is no default', () => {
-    expect(() => new TorchServeAccessParser({ defaults, pathRegex: '^/ping$' })).toThrow(
-      /path_regex: "\^\/ping\$" has no \(\?<model>\.\.\.\) group/,
-    );
+    expect(
+      () => new TorchServeAccessParser({ defaults, pathRegex: '^/ping$' }),
+    ).toThrow(/path_regex: "\^\/ping\$" has no \(\?<model>\.\.\.\) group/);
   });
 });
 
@@ -113,7 +192,10 @@ describe('TorchServe metrics log', () => {
   const parser = new TorchServeMetricsParser({ defaults });
 
   it('turns a PredictionTime line into one inference with its request id', () => {
-    const [prediction] = fixtureLines('torchserve-metrics', 'custom-metrics-mtail.log');
+    const [prediction] = fixtureLines(
+      'torchserve-metrics',
+      'custom-metrics-mtail.log',
+    );
     expect(parser.parse(prediction!, NOW)).toEqual({
       ok: true,
       event: {
@@ -131,12 +213,28 @@ describe('TorchServe metrics log', () => {
   });
 
   it('skips the other metrics, or counts the chosen one instead', () => {
-    const [prediction, handler] = fixtureLines('torchserve-metrics', 'custom-metrics-mtail.log');
-    expect(parser.parse(handler!, NOW)).toEqual({ ok: false, skipped: true, reason: 'other_metric' });
-    const byHandler = new TorchServeMetricsParser({ defaults, latencyMetric: 'HandlerTime' });
-    expect(byHandler.parse(prediction!, NOW)).toEqual({ ok: false, skipped: true, reason: 'other_metric' });
+    const [prediction, handler] = fixtureLines(
+      'torchserve-metrics',
+      'custom-metrics-mtail.log',
+    );
+    expect(parser.parse(handler!, NOW)).toEqual({
+      ok: false,
+      skipped: true,
+      reason: 'other_metric',
+    });
+    const byHandler = new TorchServeMetricsParser({
+      defaults,
+      latencyMetric: 'HandlerTime',
+    });
+    expect(byHandler.parse(prediction!, NOW)).toEqual({
+      ok: false,
+      skipped: true,
+      reason: 'other_metric',
+    });
     const r = byHandler.parse(handler!, NOW);
-    expect(r.ok && r.event.kind === 'inference' && r.event.latencySeconds).toBe(0.10974);
+    expect(r.ok && r.event.kind === 'inference' && r.event.latencySeconds).toBe(
+      0.10974,
+    );
   });
 
   it('skips host metrics and access lines', () => {
@@ -159,48 +257,89 @@ describe('TorchServe metrics log', () => {
   });
 
   it('refuses a chosen metric whose unit is not a time', () => {
-    const counts = new TorchServeMetricsParser({ defaults, latencyMetric: 'Requests4XX' });
-    const [, metric] = fixtureLines('torchserve-metrics', 'model-api-control-md.log');
-    expect(counts.parse(metric!, NOW)).toEqual({ ok: false, skipped: false, reason: 'bad_value', field: 'unit' });
+    const counts = new TorchServeMetricsParser({
+      defaults,
+      latencyMetric: 'Requests4XX',
+    });
+    const [, metric] = fixtureLines(
+      'torchserve-metrics',
+      'model-api-control-md.log',
+    );
+    expect(counts.parse(metric!, NOW)).toEqual({
+      ok: false,
+      skipped: false,
+      reason: 'bad_value',
+      field: 'unit',
+    });
   });
 
   it('reads frontend latency with its model version, in microseconds', () => {
-    const frontend = new TorchServeMetricsParser({ defaults, latencyMetric: 'ts_inference_latency_microseconds' });
+    const frontend = new TorchServeMetricsParser({
+      defaults,
+      latencyMetric: 'ts_inference_latency_microseconds',
+    });
     const line =
       '2024-05-30T21:46:03,626 - ts_inference_latency_microseconds.Microseconds:64694.367|#model_name:mnist,model_version:default|#hostname:h,timestamp:1717105563';
     const r = frontend.parse(line, NOW);
-    expect(r.ok && r.event).toMatchObject({ model: 'mnist', version: 'default', latencySeconds: 0.064694367, timeMs: 1717105563000 });
+    expect(r.ok && r.event).toMatchObject({
+      model: 'mnist',
+      version: 'default',
+      latencySeconds: 0.064694367,
+      timeMs: 1717105563000,
+    });
   });
 
   it('falls back on the log4j prefix, then on the read time', () => {
-    const noStamp = '2021-08-27 21:15:03,376 - PredictionTime.Milliseconds:1.5|#ModelName:bert,Level:Model|#hostname:h';
-    const ist = new TorchServeMetricsParser({ defaults, utcOffsetMinutes: 330 });
-    expect((ist.parse(noStamp, NOW) as Extract<LineResult, { ok: true }>).event.timeMs).toBe(1630079103376);
+    const noStamp =
+      '2021-08-27 21:15:03,376 - PredictionTime.Milliseconds:1.5|#ModelName:bert,Level:Model|#hostname:h';
+    const ist = new TorchServeMetricsParser({
+      defaults,
+      utcOffsetMinutes: 330,
+    });
+    expect(
+      (ist.parse(noStamp, NOW) as Extract<LineResult, { ok: true }>).event
+        .timeMs,
+    ).toBe(1630079103376);
     const bare = 'PredictionTime.ms:1.5|#ModelName:bert,Level:Model';
-    expect((parser.parse(bare, NOW) as Extract<LineResult, { ok: true }>).event.timeMs).toBe(NOW);
+    expect(
+      (parser.parse(bare, NOW) as Extract<LineResult, { ok: true }>).event
+        .timeMs,
+    ).toBe(NOW);
   });
 
   it.each([
     ['PredictionTime.ms:fast|#ModelName:m', 'bad_value', 'value'],
     ['PredictionTime.ms:-1|#ModelName:m', 'bad_value', 'value'],
     ['PredictionTime.ms:1|#Level:Model', 'missing_field', 'ModelName'],
-    ['2021-02-30 21:15:03,376 - PredictionTime.ms:1|#ModelName:m', 'bad_time', 'timestamp'],
+    [
+      '2021-02-30 21:15:03,376 - PredictionTime.ms:1|#ModelName:m',
+      'bad_time',
+      'timestamp',
+    ],
   ])('rejects %s as %s naming %s', (line, reason, field) => {
-    expect(parser.parse(line, NOW)).toEqual({ ok: false, skipped: false, reason, field });
+    expect(parser.parse(line, NOW)).toEqual({
+      ok: false,
+      skipped: false,
+      reason,
+      field,
+    });
   });
 });
 
 describe('TorchServe parsers through createParser', () => {
   it('gives the same results as the classes', () => {
     const [access] = fixtureLines('torchserve-access', 'logging-md.log');
-    const [metric] = fixtureLines('torchserve-metrics', 'custom-metrics-mtail.log');
+    const [metric] = fixtureLines(
+      'torchserve-metrics',
+      'custom-metrics-mtail.log',
+    );
     const s = source();
-    expect(createParser('torchserve-access', { source: s }).parse(access!, NOW)).toEqual(
-      new TorchServeAccessParser({ defaults }).parse(access!, NOW),
-    );
-    expect(createParser('torchserve-metrics', { source: s }).parse(metric!, NOW)).toEqual(
-      new TorchServeMetricsParser({ defaults }).parse(metric!, NOW),
-    );
+    expect(
+      createParser('torchserve-access', { source: s }).parse(access!, NOW),
+    ).toEqual(new TorchServeAccessParser({ defaults }).parse(access!, NOW));
+    expect(
+      createParser('torchserve-metrics', { source: s }).parse(metric!, NOW),
+    ).toEqual(new TorchServeMetricsParser({ defaults }).parse(metric!, NOW));
   });
 
   it('never puts a client address into an event', () => {
@@ -208,12 +347,17 @@ describe('TorchServe parsers through createParser', () => {
       ['torchserve-access', 'logging-md.log'],
       ['torchserve-access', 'model-api-control-md.log'],
     ];
-    const everyPath = new TorchServeAccessParser({ defaults: { ...defaults, model: 'm' }, pathRegex: '^/' });
+    const everyPath = new TorchServeAccessParser({
+      defaults: { ...defaults, model: 'm' },
+      pathRegex: '^/',
+    });
     for (const [format, file] of files) {
       const text = fixtureText(format, file);
       const addresses = ipv4Addresses(text);
       expect(addresses).toContain('127.0.0.1');
-      const out = JSON.stringify(text.split('\n').map((l) => everyPath.parse(l, NOW)));
+      const out = JSON.stringify(
+        text.split('\n').map((l) => everyPath.parse(l, NOW)),
+      );
       expect(out).toContain('"ok":true');
       for (const address of addresses) expect(out).not.toContain(address);
     }

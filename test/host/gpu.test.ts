@@ -17,7 +17,9 @@ import { createLogger } from '../../src/log.js';
 import { MetricStore } from '../../src/metrics/store.js';
 import { promtoolCheckMetrics } from '../e2e/helpers.js';
 
-const FIXTURES = fileURLToPath(new URL('./fixtures/nvidia-smi/', import.meta.url));
+const FIXTURES = fileURLToPath(
+  new URL('./fixtures/nvidia-smi/', import.meta.url),
+);
 const UUID = 'GPU-00000000-0000-0000-0000-000000000000';
 
 function fixture(name: string): Promise<string> {
@@ -33,7 +35,8 @@ function gpuLines(store: MetricStore): string[] {
 
 const dirs: string[] = [];
 afterEach(async () => {
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  for (const dir of dirs.splice(0))
+    await rm(dir, { recursive: true, force: true });
 });
 
 async function tempDir(): Promise<string> {
@@ -43,7 +46,10 @@ async function tempDir(): Promise<string> {
 }
 
 /** A stand-in nvidia-smi that records its arguments and prints `output`. */
-async function fakeNvidiaSmi(output: string, exitCode = 0): Promise<{ dir: string; argsFile: string }> {
+async function fakeNvidiaSmi(
+  output: string,
+  exitCode = 0,
+): Promise<{ dir: string; argsFile: string }> {
   const dir = await tempDir();
   const argsFile = join(dir, 'args.txt');
   const outputFile = join(dir, 'output.txt');
@@ -61,8 +67,12 @@ describe('the recorded fixtures', () => {
   it.each(['h100-mig-idle', 'rtx-4080-super-load'])(
     '%s.csv is the recorded row projected onto our query, without units',
     async (name) => {
-      const [header, row] = (await fixture(`${name}.recorded.csv`)).trim().split('\n');
-      const columns = header!.split(', ').map((c) => c.replace(/ \[[^\]]+\]$/, ''));
+      const [header, row] = (await fixture(`${name}.recorded.csv`))
+        .trim()
+        .split('\n');
+      const columns = header!
+        .split(', ')
+        .map((c) => c.replace(/ \[[^\]]+\]$/, ''));
       const cells = row!.split(', ');
       expect(cells).toHaveLength(columns.length);
       const projected = NVIDIA_SMI_FIELDS.map((field) => {
@@ -77,17 +87,19 @@ describe('the recorded fixtures', () => {
 
 describe('parseNvidiaSmiCsv', () => {
   it('reads a GeForce under load, every field present', async () => {
-    expect(parseNvidiaSmiCsv(await fixture('rtx-4080-super-load.csv'))).toEqual([
-      {
-        index: '0',
-        uuid: UUID,
-        name: 'NVIDIA GeForce RTX 4080 SUPER',
-        utilizationRatio: 0.07,
-        memoryUsedBytes: 1545601024,
-        memoryTotalBytes: 17171480576,
-        powerWatts: 84.24,
-      },
-    ]);
+    expect(parseNvidiaSmiCsv(await fixture('rtx-4080-super-load.csv'))).toEqual(
+      [
+        {
+          index: '0',
+          uuid: UUID,
+          name: 'NVIDIA GeForce RTX 4080 SUPER',
+          utilizationRatio: 0.07,
+          memoryUsedBytes: 1545601024,
+          memoryTotalBytes: 17171480576,
+          powerWatts: 84.24,
+        },
+      ],
+    );
   });
 
   it('leaves out the utilization an H100 in MIG mode reports as [N/A]', async () => {
@@ -110,8 +122,22 @@ describe('parseNvidiaSmiCsv', () => {
       '',
     ].join('\n');
     expect(parseNvidiaSmiCsv(text)).toEqual([
-      { index: '0', uuid: 'GPU-a', name: 'Tesla T4', utilizationRatio: 0.35, memoryUsedBytes: 1073741824, memoryTotalBytes: 16106127360 },
-      { index: '1', uuid: 'GPU-b', name: 'Tesla T4', memoryUsedBytes: 0, memoryTotalBytes: 16106127360, powerWatts: 27.5 },
+      {
+        index: '0',
+        uuid: 'GPU-a',
+        name: 'Tesla T4',
+        utilizationRatio: 0.35,
+        memoryUsedBytes: 1073741824,
+        memoryTotalBytes: 16106127360,
+      },
+      {
+        index: '1',
+        uuid: 'GPU-b',
+        name: 'Tesla T4',
+        memoryUsedBytes: 0,
+        memoryTotalBytes: 16106127360,
+        powerWatts: 27.5,
+      },
     ]);
   });
 
@@ -120,7 +146,9 @@ describe('parseNvidiaSmiCsv', () => {
       'line 1 has 4 columns, want 7',
     );
     const header = `${NVIDIA_SMI_FIELDS.join(', ')}\n`;
-    expect(() => parseNvidiaSmiCsv(header)).toThrow('line 1 has GPU index "index", want a number');
+    expect(() => parseNvidiaSmiCsv(header)).toThrow(
+      'line 1 has GPU index "index", want a number',
+    );
   });
 });
 
@@ -157,7 +185,9 @@ describe('gpuCollector', () => {
     const store = new MetricStore();
     const collector = gpuCollector(store, async () => []);
     collector.record([t4('0', 'GPU-a'), t4('1', 'GPU-b')]);
-    collector.record([{ index: '1', uuid: 'GPU-b', name: 'Tesla T4', memoryTotalBytes: 100 }]);
+    collector.record([
+      { index: '1', uuid: 'GPU-b', name: 'Tesla T4', memoryTotalBytes: 100 },
+    ]);
 
     expect(gpuLines(store)).toEqual([
       'inference_host_gpu_info{gpu="1",uuid="GPU-b",name="Tesla T4"} 1',
@@ -168,16 +198,28 @@ describe('gpuCollector', () => {
 
 describe('gpuCollectorIfPresent', () => {
   it('runs nvidia-smi found on the PATH with the CSV query', async () => {
-    const { dir, argsFile } = await fakeNvidiaSmi(await fixture('h100-mig-idle.csv'));
+    const { dir, argsFile } = await fakeNvidiaSmi(
+      await fixture('h100-mig-idle.csv'),
+    );
     const store = new MetricStore();
-    const collector = gpuCollectorIfPresent(store, { pathEnv: `/nonexistent:${dir}` });
+    const collector = gpuCollectorIfPresent(store, {
+      pathEnv: `/nonexistent:${dir}`,
+    });
     expect(collector?.name).toBe('gpu');
 
     collector!.record(await collector!.collect());
 
-    expect((await readFile(argsFile, 'utf8')).trim().split('\n')).toEqual(NVIDIA_SMI_ARGS);
-    expect(gpuLines(store)).toContain(`inference_host_gpu_power_watts{gpu="0",uuid="${UUID}"} 71.15`);
-    expect(gpuLines(store).some((l) => l.startsWith('inference_host_gpu_utilization_ratio'))).toBe(false);
+    expect((await readFile(argsFile, 'utf8')).trim().split('\n')).toEqual(
+      NVIDIA_SMI_ARGS,
+    );
+    expect(gpuLines(store)).toContain(
+      `inference_host_gpu_power_watts{gpu="0",uuid="${UUID}"} 71.15`,
+    );
+    expect(
+      gpuLines(store).some((l) =>
+        l.startsWith('inference_host_gpu_utilization_ratio'),
+      ),
+    ).toBe(false);
   });
 
   it('gives no collector, no series and one debug line when nvidia-smi is absent', async () => {
@@ -186,7 +228,9 @@ describe('gpuCollectorIfPresent', () => {
     const log = createLogger({ level: 'debug', write: (l) => lines.push(l) });
     const store = new MetricStore();
 
-    expect(gpuCollectorIfPresent(store, { pathEnv: empty, log })).toBeUndefined();
+    expect(
+      gpuCollectorIfPresent(store, { pathEnv: empty, log }),
+    ).toBeUndefined();
 
     expect(store.render('prometheus')).not.toContain('gpu');
     expect(lines).toHaveLength(1);
@@ -195,10 +239,15 @@ describe('gpuCollectorIfPresent', () => {
   });
 
   it('rejects with what nvidia-smi said when it fails', async () => {
-    const said = "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.";
+    const said =
+      "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.";
     const { dir } = await fakeNvidiaSmi(`${said}\n`, 9);
-    const collector = gpuCollectorIfPresent(new MetricStore(), { pathEnv: dir });
+    const collector = gpuCollectorIfPresent(new MetricStore(), {
+      pathEnv: dir,
+    });
 
-    await expect(collector!.collect()).rejects.toThrow(`running nvidia-smi: ${said}`);
+    await expect(collector!.collect()).rejects.toThrow(
+      `running nvidia-smi: ${said}`,
+    );
   });
 });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { FeedbackEvent, InferenceEvent } from '../../src/formats/events.js';
+import type {
+  FeedbackEvent,
+  InferenceEvent,
+} from '../../src/formats/events.js';
 import { Recorder } from '../../src/metrics/recorder.js';
 import { MetricStore } from '../../src/metrics/store.js';
 
@@ -36,7 +39,11 @@ const list: InferenceEvent = {
   items: ['a', 'b', 'c', 'd'],
 };
 
-function feedback(timeMs: number, itemId: string, key: Partial<FeedbackEvent>): FeedbackEvent {
+function feedback(
+  timeMs: number,
+  itemId: string,
+  key: Partial<FeedbackEvent>,
+): FeedbackEvent {
   return { kind: 'feedback', timeMs, itemId, action: 'click', ...key };
 }
 
@@ -55,33 +62,86 @@ describe('Recorder', () => {
     const text = store.render('prometheus');
     expect(sample(text, `inference_requests_total{${L},outcome="ok"}`)).toBe(1);
     expect(sample(text, `inference_returned_items_total{${L}}`)).toBe(4);
-    expect(sample(text, `inference_quality_recommended_items_total{${L}}`)).toBe(4);
-    expect(sample(text, `inference_quality_relevant_items_total{${L}}`)).toBe(3);
+    expect(
+      sample(text, `inference_quality_recommended_items_total{${L}}`),
+    ).toBe(4);
+    expect(sample(text, `inference_quality_relevant_items_total{${L}}`)).toBe(
+      3,
+    );
     expect(sample(text, `inference_quality_hits_total{${L}}`)).toBe(2);
 
     // Hits: c at rank 3, a at rank 1; relevant: c, a, z.
-    expect(sample(text, `inference_quality_hits_at_k_total{${L},k="1"}`)).toBe(1);
-    expect(sample(text, `inference_quality_hits_at_k_total{${L},k="3"}`)).toBe(2);
-    expect(sample(text, `inference_quality_recommended_items_at_k_total{${L},k="3"}`)).toBe(3);
-    expect(sample(text, `inference_quality_lists_hit_at_k_total{${L},k="1"}`)).toBe(1);
-    expect(sample(text, `inference_quality_lists_hit_at_k_total{${L},k="3"}`)).toBe(1);
+    expect(sample(text, `inference_quality_hits_at_k_total{${L},k="1"}`)).toBe(
+      1,
+    );
+    expect(sample(text, `inference_quality_hits_at_k_total{${L},k="3"}`)).toBe(
+      2,
+    );
+    expect(
+      sample(
+        text,
+        `inference_quality_recommended_items_at_k_total{${L},k="3"}`,
+      ),
+    ).toBe(3);
+    expect(
+      sample(text, `inference_quality_lists_hit_at_k_total{${L},k="1"}`),
+    ).toBe(1);
+    expect(
+      sample(text, `inference_quality_lists_hit_at_k_total{${L},k="3"}`),
+    ).toBe(1);
     // DCG@3 = 1/log2(4) + 1/log2(2) = 1.5; ideal = 1 + 1/log2(3) + 1/log2(4).
-    expect(sample(text, `inference_quality_dcg_at_k_total{${L},k="3"}`)).toBe(1.5);
-    expect(sample(text, `inference_quality_ideal_dcg_at_k_total{${L},k="3"}`)).toBeCloseTo(2.1309297535714578, 12);
-    expect(sample(text, `inference_quality_dcg_at_k_total{${L},k="1"}`)).toBe(1);
-    expect(sample(text, `inference_quality_ideal_dcg_at_k_total{${L},k="1"}`)).toBe(1);
+    expect(sample(text, `inference_quality_dcg_at_k_total{${L},k="3"}`)).toBe(
+      1.5,
+    );
+    expect(
+      sample(text, `inference_quality_ideal_dcg_at_k_total{${L},k="3"}`),
+    ).toBeCloseTo(2.1309297535714578, 12);
+    expect(sample(text, `inference_quality_dcg_at_k_total{${L},k="1"}`)).toBe(
+      1,
+    );
+    expect(
+      sample(text, `inference_quality_ideal_dcg_at_k_total{${L},k="1"}`),
+    ).toBe(1);
 
     expect(sample(text, `inference_window_precision_ratio{${L}}`)).toBe(0.5);
-    expect(sample(text, `inference_window_recall_ratio{${L}}`)).toBeCloseTo(2 / 3, 12);
-    expect(sample(text, `inference_window_f1_ratio{${L}}`)).toBeCloseTo(4 / 7, 12);
+    expect(sample(text, `inference_window_recall_ratio{${L}}`)).toBeCloseTo(
+      2 / 3,
+      12,
+    );
+    expect(sample(text, `inference_window_f1_ratio{${L}}`)).toBeCloseTo(
+      4 / 7,
+      12,
+    );
     // One request over the 10 s the exporter has been up.
-    expect(sample(text, `inference_window_requests_per_second{${L}}`)).toBeCloseTo(0.1, 12);
+    expect(
+      sample(text, `inference_window_requests_per_second{${L}}`),
+    ).toBeCloseTo(0.1, 12);
 
-    expect(sample(text, 'inference_feedback_events_total{action="click",attribution="user"}')).toBe(3);
-    expect(sample(text, 'inference_feedback_events_total{action="click",attribution="request"}')).toBe(1);
+    expect(
+      sample(
+        text,
+        'inference_feedback_events_total{action="click",attribution="user"}',
+      ),
+    ).toBe(3);
+    expect(
+      sample(
+        text,
+        'inference_feedback_events_total{action="click",attribution="request"}',
+      ),
+    ).toBe(1);
     expect(sample(text, 'inference_attribution_pending_lists')).toBe(1);
-    expect(sample(text, `inference_request_duration_seconds_bucket{${L},le="0.0025"}`)).toBe(0);
-    expect(sample(text, `inference_request_duration_seconds_bucket{${L},le="0.005"}`)).toBe(1);
+    expect(
+      sample(
+        text,
+        `inference_request_duration_seconds_bucket{${L},le="0.0025"}`,
+      ),
+    ).toBe(0);
+    expect(
+      sample(
+        text,
+        `inference_request_duration_seconds_bucket{${L},le="0.005"}`,
+      ),
+    ).toBe(1);
   });
 
   it('lets the window forget what is older than its length', () => {
@@ -92,7 +152,9 @@ describe('Recorder', () => {
     recorder.inference({ ...list, requestId: 'r2' });
     store.collect();
     const text = store.render('prometheus');
-    expect(sample(text, `inference_window_requests_per_second{${L}}`)).toBeCloseTo(1 / 300, 12);
+    expect(
+      sample(text, `inference_window_requests_per_second{${L}}`),
+    ).toBeCloseTo(1 / 300, 12);
     expect(sample(text, `inference_requests_total{${L},outcome="ok"}`)).toBe(2);
   });
 
@@ -103,9 +165,21 @@ describe('Recorder', () => {
     recorder.line({ ok: false, skipped: true, reason: 'blank' });
     recorder.line({ ok: true, event: list });
     const text = store.render('prometheus');
-    expect(sample(text, 'inference_log_lines_total{result="malformed",reason="not_json"}')).toBe(2);
-    expect(sample(text, 'inference_log_lines_total{result="skipped",reason="blank"}')).toBe(1);
-    expect(sample(text, 'inference_log_lines_total{result="parsed",reason="ok"}')).toBe(1);
+    expect(
+      sample(
+        text,
+        'inference_log_lines_total{result="malformed",reason="not_json"}',
+      ),
+    ).toBe(2);
+    expect(
+      sample(
+        text,
+        'inference_log_lines_total{result="skipped",reason="blank"}',
+      ),
+    ).toBe(1);
+    expect(
+      sample(text, 'inference_log_lines_total{result="parsed",reason="ok"}'),
+    ).toBe(1);
   });
 });
 
@@ -121,16 +195,37 @@ describe('Recorder series limits', () => {
       maxOutcomesPerLabelSet: 2,
       now: () => 0,
     });
-    for (const model of ['a', 'b', 'c', 'd', 'c']) recorder.inference({ ...list, model });
-    for (const outcome of ['ok', 'error', 'timeout', 'weird', 'ok']) recorder.inference({ ...list, model: 'a', outcome });
+    for (const model of ['a', 'b', 'c', 'd', 'c'])
+      recorder.inference({ ...list, model });
+    for (const outcome of ['ok', 'error', 'timeout', 'weird', 'ok'])
+      recorder.inference({ ...list, model: 'a', outcome });
     const text = store.render('prometheus');
     const O = 'model="overflow",version="overflow",scene="overflow"';
     expect(sample(text, `inference_requests_total{${O},outcome="ok"}`)).toBe(3);
-    expect(sample(text, 'inference_cardinality_folded_total{limit="label_sets"}')).toBe(3);
-    expect(sample(text, `inference_requests_total{model="a",version="v1",scene="search",outcome="ok"}`)).toBe(3);
-    expect(sample(text, `inference_requests_total{model="a",version="v1",scene="search",outcome="error"}`)).toBe(1);
-    expect(sample(text, `inference_requests_total{model="a",version="v1",scene="search",outcome="overflow"}`)).toBe(2);
-    expect(sample(text, 'inference_cardinality_folded_total{limit="outcomes"}')).toBe(2);
+    expect(
+      sample(text, 'inference_cardinality_folded_total{limit="label_sets"}'),
+    ).toBe(3);
+    expect(
+      sample(
+        text,
+        `inference_requests_total{model="a",version="v1",scene="search",outcome="ok"}`,
+      ),
+    ).toBe(3);
+    expect(
+      sample(
+        text,
+        `inference_requests_total{model="a",version="v1",scene="search",outcome="error"}`,
+      ),
+    ).toBe(1);
+    expect(
+      sample(
+        text,
+        `inference_requests_total{model="a",version="v1",scene="search",outcome="overflow"}`,
+      ),
+    ).toBe(2);
+    expect(
+      sample(text, 'inference_cardinality_folded_total{limit="outcomes"}'),
+    ).toBe(2);
     expect(text).not.toContain('model="c"');
   });
 });

@@ -42,7 +42,9 @@ describe('MetricStore', () => {
     const store = new MetricStore();
     store.counter(requests).labels('x').inc();
     const text = store.render('openmetrics');
-    expect(text).toContain('# TYPE demo_requests counter\ndemo_requests_total{path="x"} 1\n');
+    expect(text).toContain(
+      '# TYPE demo_requests counter\ndemo_requests_total{path="x"} 1\n',
+    );
     expect(text.endsWith('# EOF\n')).toBe(true);
   });
 
@@ -64,8 +66,12 @@ describe('MetricStore', () => {
 
   it('refuses a wrong number of label values and a clashing definition', () => {
     const store = new MetricStore();
-    expect(() => store.counter(requests).labels()).toThrow(/expected 1 label values, got 0/);
-    expect(() => store.gauge({ ...requests, type: 'gauge' })).toThrow(/registered twice/);
+    expect(() => store.counter(requests).labels()).toThrow(
+      /expected 1 label values, got 0/,
+    );
+    expect(() => store.gauge({ ...requests, type: 'gauge' })).toThrow(
+      /registered twice/,
+    );
     expect(store.counter(requests)).toBe(store.counter(requests));
   });
 });

@@ -6,8 +6,15 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { FeedbackEvent, InferenceEvent } from '../../src/formats/events.js';
-import { AttributionJoin, type Attribution, type QualitySink } from '../../src/quality/attribution.js';
+import type {
+  FeedbackEvent,
+  InferenceEvent,
+} from '../../src/formats/events.js';
+import {
+  AttributionJoin,
+  type Attribution,
+  type QualitySink,
+} from '../../src/quality/attribution.js';
 
 interface RefList {
   requestId: string | undefined;
@@ -37,7 +44,15 @@ class ReferenceJoin {
     if (e.items.length === 0 || (!e.requestId && !e.userKey)) return;
     this.advance(e.timeMs);
     if (this.lists.length >= this.capacity) this.evict(1, 'size');
-    const list: RefList = { requestId: e.requestId, userKey: e.userKey, timeMs: e.timeMs, labelId, items: e.items.slice(0, this.maxLen), acted: new Set(), bestRank: 0 };
+    const list: RefList = {
+      requestId: e.requestId,
+      userKey: e.userKey,
+      timeMs: e.timeMs,
+      labelId,
+      items: e.items.slice(0, this.maxLen),
+      acted: new Set(),
+      bestRank: 0,
+    };
     this.lists.push(list);
     if (e.requestId) this.byRequest.set(e.requestId, list);
     if (e.userKey) this.byUser.set(e.userKey, list);
@@ -47,8 +62,14 @@ class ReferenceJoin {
   addFeedback(e: FeedbackEvent): Attribution {
     this.advance(e.timeMs);
     const inWindow = (l: RefList | undefined) =>
-      l !== undefined && e.timeMs >= l.timeMs && e.timeMs - l.timeMs <= this.windowMs ? l : undefined;
-    let list = inWindow(e.requestId ? this.byRequest.get(e.requestId) : undefined);
+      l !== undefined &&
+      e.timeMs >= l.timeMs &&
+      e.timeMs - l.timeMs <= this.windowMs
+        ? l
+        : undefined;
+    let list = inWindow(
+      e.requestId ? this.byRequest.get(e.requestId) : undefined,
+    );
     let attribution: Attribution = list ? 'request' : 'none';
     if (!list) {
       list = inWindow(e.userKey ? this.byUser.get(e.userKey) : undefined);
@@ -68,14 +89,20 @@ class ReferenceJoin {
   private advance(timeMs: number): void {
     this.watermark = Math.max(this.watermark, timeMs);
     let expired = 0;
-    while (expired < this.lists.length && this.lists[expired]!.timeMs < this.watermark - this.windowMs) expired++;
+    while (
+      expired < this.lists.length &&
+      this.lists[expired]!.timeMs < this.watermark - this.windowMs
+    )
+      expired++;
     if (expired > 0) this.evict(expired, 'age');
   }
 
   private evict(count: number, reason: 'age' | 'size'): void {
     for (const list of this.lists.splice(0, count)) {
-      if (list.requestId && this.byRequest.get(list.requestId) === list) this.byRequest.delete(list.requestId);
-      if (list.userKey && this.byUser.get(list.userKey) === list) this.byUser.delete(list.userKey);
+      if (list.requestId && this.byRequest.get(list.requestId) === list)
+        this.byRequest.delete(list.requestId);
+      if (list.userKey && this.byUser.get(list.userKey) === list)
+        this.byUser.delete(list.userKey);
     }
     this.sink.evicted(reason, count);
   }
@@ -85,35 +112,76 @@ function recorder(): { sink: QualitySink; calls: string[] } {
   const calls: string[] = [];
   const sink: QualitySink = {
     list: (id, n) => calls.push(`list ${id} ${n}`),
-    relevant: (id, ordinal, rank, best) => calls.push(`relevant ${id} ${ordinal} ${rank} ${best}`),
-    feedback: (action, attribution) => calls.push(`feedback ${action} ${attribution}`),
+    relevant: (id, ordinal, rank, best) =>
+      calls.push(`relevant ${id} ${ordinal} ${rank} ${best}`),
+    feedback: (action, attribution) =>
+      calls.push(`feedback ${action} ${attribution}`),
     evicted: (reason, n) => calls.push(`evicted ${reason} ${n}`),
   };
   return { sink, calls };
 }
 
 type Step =
-  | { list: true; dt: number; req?: number; user?: number; items: number[]; labelId: number }
+  | {
+      list: true;
+      dt: number;
+      req?: number;
+      user?: number;
+      items: number[];
+      labelId: number;
+    }
   | { list: false; dt: number; req?: number; user?: number; item: number };
 
 /** Plays the steps into both joins; returns both call logs. */
-function play(steps: Step[], windowSeconds: number, capacity: number, maxLen: number, itemName = (i: number) => `sku-${i}`) {
+function play(
+  steps: Step[],
+  windowSeconds: number,
+  capacity: number,
+  maxLen: number,
+  itemName = (i: number) => `sku-${i}`,
+) {
   const ours = recorder();
   const theirs = recorder();
-  const join = new AttributionJoin({ windowSeconds, maxPendingLists: capacity, maxListLength: maxLen }, ours.sink);
-  const reference = new ReferenceJoin(windowSeconds * 1000, capacity, maxLen, theirs.sink);
+  const join = new AttributionJoin(
+    { windowSeconds, maxPendingLists: capacity, maxListLength: maxLen },
+    ours.sink,
+  );
+  const reference = new ReferenceJoin(
+    windowSeconds * 1000,
+    capacity,
+    maxLen,
+    theirs.sink,
+  );
   let timeMs = 1_300_000_000_000;
-  const key = (prefix: string, n: number | undefined) => (n === undefined ? undefined : `${prefix}-${n}`);
+  const key = (prefix: string, n: number | undefined) =>
+    n === undefined ? undefined : `${prefix}-${n}`;
   for (const step of steps) {
     timeMs += step.dt;
     const requestId = key('req', step.req);
     const userKey = key('user', step.user);
     if (step.list) {
-      const e: InferenceEvent = { kind: 'inference', timeMs, model: 'm', version: 'v1', scene: 'home', outcome: 'ok', items: step.items.map(itemName), requestId, userKey };
+      const e: InferenceEvent = {
+        kind: 'inference',
+        timeMs,
+        model: 'm',
+        version: 'v1',
+        scene: 'home',
+        outcome: 'ok',
+        items: step.items.map(itemName),
+        requestId,
+        userKey,
+      };
       join.addList(e, step.labelId);
       reference.addList(e, step.labelId);
     } else {
-      const e: FeedbackEvent = { kind: 'feedback', timeMs, itemId: itemName(step.item), action: 'click', requestId, userKey };
+      const e: FeedbackEvent = {
+        kind: 'feedback',
+        timeMs,
+        itemId: itemName(step.item),
+        action: 'click',
+        requestId,
+        userKey,
+      };
       expect(join.addFeedback(e)).toBe(reference.addFeedback(e));
     }
   }
@@ -168,17 +236,35 @@ describe('AttributionJoin storage', () => {
     const steps: Step[] = [];
     // 5000 lists, each user seen twice so the index replaces entries.
     for (let i = 0; i < 5_000; i++) {
-      steps.push({ list: true, dt: 10, req: i, user: i % 2_500, items: [i % 40, (i + 1) % 40, (i + 2) % 40], labelId: i % 3 });
+      steps.push({
+        list: true,
+        dt: 10,
+        req: i,
+        user: i % 2_500,
+        items: [i % 40, (i + 1) % 40, (i + 2) % 40],
+        labelId: i % 3,
+      });
     }
-    for (let i = 0; i < 5_000; i += 7) steps.push({ list: false, dt: 1, req: i, item: (i + 1) % 40 });
-    for (let i = 0; i < 2_500; i += 3) steps.push({ list: false, dt: 1, user: i, item: (i + 2) % 40 });
+    for (let i = 0; i < 5_000; i += 7)
+      steps.push({ list: false, dt: 1, req: i, item: (i + 1) % 40 });
+    for (let i = 0; i < 2_500; i += 3)
+      steps.push({ list: false, dt: 1, user: i, item: (i + 2) % 40 });
     // Past the window: every list ages out, then nothing is found.
-    steps.push({ list: true, dt: 120_000, req: 99_999, items: [1], labelId: 0 });
-    for (let i = 0; i < 300; i++) steps.push({ list: false, dt: 1, req: i, user: i, item: 1 });
+    steps.push({
+      list: true,
+      dt: 120_000,
+      req: 99_999,
+      items: [1],
+      labelId: 0,
+    });
+    for (let i = 0; i < 300; i++)
+      steps.push({ list: false, dt: 1, req: i, user: i, item: 1 });
     const { ours, theirs, pending } = play(steps, 60, 10_000, 10);
     expect(ours).toEqual(theirs);
     expect(pending).toBe(1);
-    expect(ours.filter((c) => c.startsWith('feedback click request')).length).toBe(715);
+    expect(
+      ours.filter((c) => c.startsWith('feedback click request')).length,
+    ).toBe(715);
     expect(ours).toContain('evicted age 5000');
   });
 
@@ -194,20 +280,36 @@ describe('AttributionJoin storage', () => {
     for (let i = 0; i < 60_000; i++) {
       const req = next(10) < 7 ? next(20_000) : undefined;
       const user = next(10) < 9 ? next(3_000) : undefined;
-      if (next(2) === 0) steps.push({ list: true, dt: next(30), req, user, items: [next(50), next(50), next(50)], labelId: 0 });
+      if (next(2) === 0)
+        steps.push({
+          list: true,
+          dt: next(30),
+          req,
+          user,
+          items: [next(50), next(50), next(50)],
+          labelId: 0,
+        });
       else steps.push({ list: false, dt: next(30), req, user, item: next(50) });
     }
     const { ours, theirs, pending } = play(steps, 3_600, 5_000, 10);
     expect(ours).toEqual(theirs);
     expect(pending).toBe(5_000);
-    expect(ours.filter((c) => c.startsWith('evicted size')).length).toBeGreaterThan(1_000);
+    expect(
+      ours.filter((c) => c.startsWith('evicted size')).length,
+    ).toBeGreaterThan(1_000);
   });
 
   it('finds items whose interned ids no longer fit in 16 bits', () => {
     // 70,000 distinct items in 7,000 lists of ten: ids past 65,535 widen the pages.
     const steps: Step[] = [];
     for (let i = 0; i < 7_000; i++) {
-      steps.push({ list: true, dt: 1, req: i, items: Array.from({ length: 10 }, (_, r) => i * 10 + r), labelId: 0 });
+      steps.push({
+        list: true,
+        dt: 1,
+        req: i,
+        items: Array.from({ length: 10 }, (_, r) => i * 10 + r),
+        labelId: 0,
+      });
     }
     steps.push({ list: false, dt: 1, req: 6_999, item: 69_997 });
     steps.push({ list: false, dt: 1, req: 6_553, item: 65_530 });
@@ -215,6 +317,10 @@ describe('AttributionJoin storage', () => {
     const { ours, theirs } = play(steps, 3_600, 100_000, 10);
     expect(ours).toEqual(theirs);
     // Ranks 8, 1 and 2, each list's first relevant item.
-    expect(ours.filter((c) => c.startsWith('relevant'))).toEqual(['relevant 0 1 8 0', 'relevant 0 1 1 0', 'relevant 0 1 2 0']);
+    expect(ours.filter((c) => c.startsWith('relevant'))).toEqual([
+      'relevant 0 1 8 0',
+      'relevant 0 1 1 0',
+      'relevant 0 1 2 0',
+    ]);
   });
 });

@@ -9,9 +9,19 @@ describe('SlidingWindow', () => {
     w.add(100.9, 'requests', 2);
     w.add(101.5, 'hits', 4);
     w.add(102.0, 'requests', 5);
-    expect(w.sums(102.3)).toEqual({ requests: 8, recommended: 0, relevant: 0, hits: 4 });
+    expect(w.sums(102.3)).toEqual({
+      requests: 8,
+      recommended: 0,
+      relevant: 0,
+      hits: 4,
+    });
     // At 103 the bucket of second 100 has left the 3 s window.
-    expect(w.sums(103)).toEqual({ requests: 5, recommended: 0, relevant: 0, hits: 4 });
+    expect(w.sums(103)).toEqual({
+      requests: 5,
+      recommended: 0,
+      relevant: 0,
+      hits: 4,
+    });
     // Second 103 reuses the slot of second 100; the old counts are cleared.
     w.add(103.1, 'requests', 1);
     expect(w.sums(103.5).requests).toBe(6);

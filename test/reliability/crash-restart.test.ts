@@ -6,7 +6,14 @@
  * lines exactly.
  */
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,7 +60,8 @@ function laterCopies(lines: string[]): string[] {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`build first (npx tsc -p .): ${CLI} is missing`);
+  if (!existsSync(CLI))
+    throw new Error(`build first (npx tsc -p .): ${CLI} is missing`);
   dir = await mkdtemp(join(tmpdir(), 'ie-crash-'));
   logFile = join(dir, 'model-server.jsonl');
   positions = join(dir, 'state', 'positions.json');
@@ -110,7 +118,9 @@ describe('crash and restart during ingestion', () => {
     }
     await written;
     // The runs above must have crashed mid-file, or nothing was tested.
-    expect(killedAt.filter((n) => n < expected.lines).length).toBeGreaterThanOrEqual(3);
+    expect(
+      killedAt.filter((n) => n < expected.lines).length,
+    ).toBeGreaterThanOrEqual(3);
 
     const cli = await start();
     try {
@@ -123,9 +133,13 @@ describe('crash and restart during ingestion', () => {
       await new Promise((r) => setTimeout(r, 500));
       const text = (await scrape(cli.port)).text;
       expect(sum(text, 'inference_log_lines_total')).toBe(expected.lines);
-      expect(sum(text, 'inference_log_lines_total', { result: 'parsed' })).toBe(expected.lines);
+      expect(sum(text, 'inference_log_lines_total', { result: 'parsed' })).toBe(
+        expected.lines,
+      );
       expect(sum(text, 'inference_requests_total')).toBe(expected.inference);
-      expect(sum(text, 'inference_feedback_events_total')).toBe(expected.feedback);
+      expect(sum(text, 'inference_feedback_events_total')).toBe(
+        expected.feedback,
+      );
       expect(sum(text, 'inference_log_errors_total')).toBe(0);
     } finally {
       await cli.stop();
@@ -139,9 +153,17 @@ describe('crash and restart during ingestion', () => {
     } finally {
       await again.stop();
     }
-    const temps = (await readdir(join(dir, 'state'))).filter((n) => n.endsWith('.tmp'));
+    const temps = (await readdir(join(dir, 'state'))).filter((n) =>
+      n.endsWith('.tmp'),
+    );
     expect(temps).toEqual([]);
-    const figures = { lines: expected.lines, restarts: killedAt.length, killedAtLines: killedAt, lost: 0, duplicated: 0 };
+    const figures = {
+      lines: expected.lines,
+      restarts: killedAt.length,
+      killedAtLines: killedAt,
+      lost: 0,
+      duplicated: 0,
+    };
     console.info(`crash and restart: ${JSON.stringify(figures)}`);
   });
 });

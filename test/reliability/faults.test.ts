@@ -91,20 +91,31 @@ async function start(c: Config, logs: string[]): Promise<RunningExporter> {
   return exporter;
 }
 
-function metric(e: RunningExporter, name: string, match: Record<string, string> = {}) {
+function metric(
+  e: RunningExporter,
+  name: string,
+  match: Record<string, string> = {},
+) {
   e.store.collect();
   return sum(e.store.render('prometheus'), name, match);
 }
 
 /** Resolves once `value()` has not changed for `quietMillis`. */
-async function steady(value: () => number, quietMillis: number): Promise<number> {
+async function steady(
+  value: () => number,
+  quietMillis: number,
+): Promise<number> {
   let last = value();
   let since = Date.now();
-  await waitFor(async () => {
-    const now = value();
-    if (now !== last) [last, since] = [now, Date.now()];
-    return Date.now() - since >= quietMillis;
-  }, 10_000, 'a steady value');
+  await waitFor(
+    async () => {
+      const now = value();
+      if (now !== last) [last, since] = [now, Date.now()];
+      return Date.now() - since >= quietMillis;
+    },
+    10_000,
+    'a steady value',
+  );
   return last;
 }
 
@@ -116,19 +127,28 @@ describe('an unusable positions directory (ENOTDIR, root-proof)', () => {
     await writeFile(state, 'a file where the directory should be');
     const logs: string[] = [];
     const e = await start(config(log, join(state, 'positions.json')), logs);
-    const failures = () => metric(e, 'inference_log_errors_total', { operation: 'positions_write' });
+    const failures = () =>
+      metric(e, 'inference_log_errors_total', { operation: 'positions_write' });
 
     await waitFor(async () => failures() >= 3, 10_000, 'failed saves');
     await appendFile(log, lines(50));
-    await waitFor(async () => metric(e, 'inference_log_lines_total') === 150, 10_000, '150 lines');
-    const errorsLogged = logs.filter((l) => l.includes('cannot save positions'));
+    await waitFor(
+      async () => metric(e, 'inference_log_lines_total') === 150,
+      10_000,
+      '150 lines',
+    );
+    const errorsLogged = logs.filter((l) =>
+      l.includes('cannot save positions'),
+    );
     expect(errorsLogged).toHaveLength(1);
     expect(errorsLogged[0]).toMatch(/level=error .*ENOTDIR/);
 
     await rm(state);
     await mkdir(state);
     const failed = await steady(failures, 300);
-    const saved = JSON.parse(await readFile(join(state, 'positions.json'), 'utf8'));
+    const saved = JSON.parse(
+      await readFile(join(state, 'positions.json'), 'utf8'),
+    );
     expect(saved.files[0].offset).toBe((await readFile(log)).length);
     expect(failed).toBeGreaterThanOrEqual(3);
     expect(logs.some((l) => l.includes('positions saved again'))).toBe(true);
@@ -149,11 +169,17 @@ describe('a log file deleted during a rotation', () => {
     await unlink(`${log}.1`);
     await writeFile(log, lines(60));
 
-    await waitFor(async () => metric(e, 'inference_log_lines_total') === 200, 10_000, '200 lines');
+    await waitFor(
+      async () => metric(e, 'inference_log_lines_total') === 200,
+      10_000,
+      '200 lines',
+    );
     await new Promise((r) => setTimeout(r, 100));
     expect(metric(e, 'inference_log_lines_total')).toBe(200);
     expect(metric(e, 'inference_log_errors_total')).toBe(0);
-    expect(metric(e, 'inference_log_rotations_total', { kind: 'rename' })).toBe(1);
+    expect(metric(e, 'inference_log_rotations_total', { kind: 'rename' })).toBe(
+      1,
+    );
   });
 
   it('is reported when the path turns into a directory, and read again once it is a file', async () => {
@@ -165,13 +191,20 @@ describe('a log file deleted during a rotation', () => {
 
     await rm(log);
     await mkdir(log);
-    const statErrors = () => metric(e, 'inference_log_errors_total', { operation: 'stat' });
+    const statErrors = () =>
+      metric(e, 'inference_log_errors_total', { operation: 'stat' });
     await waitFor(async () => statErrors() >= 3, 10_000, 'stat errors');
-    expect(logs.filter((l) => l.includes('cannot stat log file'))).toHaveLength(1);
+    expect(logs.filter((l) => l.includes('cannot stat log file'))).toHaveLength(
+      1,
+    );
 
     await rm(log, { recursive: true });
     await writeFile(log, lines(25));
-    await waitFor(async () => metric(e, 'inference_log_lines_total') === 35, 10_000, '35 lines');
+    await waitFor(
+      async () => metric(e, 'inference_log_lines_total') === 35,
+      10_000,
+      '35 lines',
+    );
     expect(logs.some((l) => l.includes('log file usable again'))).toBe(true);
   });
 });
@@ -184,11 +217,17 @@ async function startChild(command: string, args: string[], uid?: number) {
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  await waitFor(async () => /msg=listening/.test(stderr) || child.exitCode !== null, 20_000, 'the CLI');
+  await waitFor(
+    async () => /msg=listening/.test(stderr) || child.exitCode !== null,
+    20_000,
+    'the CLI',
+  );
   const port = Number(/address=127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]);
   if (!port) throw new Error(`CLI did not start:\n${stderr}`);
-  const metricValue = async (name: string, match: Record<string, string> = {}) =>
-    sum((await scrape(port)).text, name, match);
+  const metricValue = async (
+    name: string,
+    match: Record<string, string> = {},
+  ) => sum((await scrape(port)).text, name, match);
   const stop = () =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
@@ -211,25 +250,50 @@ function cliArgs(log: string, positionsFile: string): string[] {
 
 describe('a full disk, as a file-size limit (EFBIG, root-proof)', () => {
   it('fails saves, counted and logged, until the limit is raised', async () => {
-    if (!existsSync(CLI)) throw new Error(`build first (npx tsc -p .): ${CLI} is missing`);
+    if (!existsSync(CLI))
+      throw new Error(`build first (npx tsc -p .): ${CLI} is missing`);
     const log = join(dir, 'model-server.log');
     const positionsFile = join(dir, 'positions.json');
     await writeFile(log, lines(500));
     // A soft limit of 1 KiB: too small for the saved counters. The hard
     // limit stays open so that it can be raised again without privileges.
-    const cli = await startChild('prlimit', ['--fsize=1024:unlimited', process.execPath, ...cliArgs(log, positionsFile)]);
+    const cli = await startChild('prlimit', [
+      '--fsize=1024:unlimited',
+      process.execPath,
+      ...cliArgs(log, positionsFile),
+    ]);
     try {
-      await waitFor(async () => (await cli.metricValue('inference_log_errors_total', { operation: 'positions_write' })) >= 2, 15_000, 'failed saves');
-      expect(cli.stderr()).toMatch(/level=error .*cannot save positions.*EFBIG/);
+      await waitFor(
+        async () =>
+          (await cli.metricValue('inference_log_errors_total', {
+            operation: 'positions_write',
+          })) >= 2,
+        15_000,
+        'failed saves',
+      );
+      expect(cli.stderr()).toMatch(
+        /level=error .*cannot save positions.*EFBIG/,
+      );
       expect(existsSync(positionsFile)).toBe(false);
       expect(await cli.metricValue('inference_log_lines_total')).toBe(500);
 
-      const raised = spawnSync('prlimit', [`--pid=${cli.child.pid}`, '--fsize=unlimited:unlimited']);
+      const raised = spawnSync('prlimit', [
+        `--pid=${cli.child.pid}`,
+        '--fsize=unlimited:unlimited',
+      ]);
       expect(raised.status).toBe(0);
-      await waitFor(async () => existsSync(positionsFile), 15_000, 'a saved positions file');
+      await waitFor(
+        async () => existsSync(positionsFile),
+        15_000,
+        'a saved positions file',
+      );
       const saved = JSON.parse(await readFile(positionsFile, 'utf8'));
       expect(saved.files[0].offset).toBe((await readFile(log)).length);
-      await waitFor(async () => /positions saved again/.test(cli.stderr()), 5000, 'the recovery log line');
+      await waitFor(
+        async () => /positions saved again/.test(cli.stderr()),
+        5000,
+        'the recovery log line',
+      );
     } finally {
       await cli.stop();
     }
@@ -238,7 +302,8 @@ describe('a full disk, as a file-size limit (EFBIG, root-proof)', () => {
 
 describe('permissions, with the exporter run as nobody', () => {
   it('reports an unreadable rotated-in log and an unwritable positions directory, and recovers from both', async () => {
-    if (!existsSync(CLI)) throw new Error(`build first (npx tsc -p .): ${CLI} is missing`);
+    if (!existsSync(CLI))
+      throw new Error(`build first (npx tsc -p .): ${CLI} is missing`);
     await chmod(dir, 0o755);
     const logs = join(dir, 'logs');
     const state = join(dir, 'state');
@@ -248,27 +313,52 @@ describe('permissions, with the exporter run as nobody', () => {
     const log = join(logs, 'model-server.log');
     await writeFile(log, lines(100), { mode: 0o644 });
 
-    const cli = await startChild(process.execPath, cliArgs(log, join(state, 'positions.json')), RUN_AS);
+    const cli = await startChild(
+      process.execPath,
+      cliArgs(log, join(state, 'positions.json')),
+      RUN_AS,
+    );
     try {
-      const errors = (operation: string) => cli.metricValue('inference_log_errors_total', { operation });
-      await waitFor(async () => (await cli.metricValue('inference_log_lines_total')) === 100);
+      const errors = (operation: string) =>
+        cli.metricValue('inference_log_errors_total', { operation });
+      await waitFor(
+        async () =>
+          (await cli.metricValue('inference_log_lines_total')) === 100,
+      );
 
       // Rotated: the new file is unreadable to the exporter.
       await rename(log, `${log}.1`);
       await writeFile(log, lines(30), { mode: 0o000 });
       await chmod(log, 0o000);
-      await waitFor(async () => (await errors('open')) >= 2, 10_000, 'open errors');
+      await waitFor(
+        async () => (await errors('open')) >= 2,
+        10_000,
+        'open errors',
+      );
       expect(cli.stderr()).toMatch(/cannot open log file, will retry.*EACCES/);
       await chmod(log, 0o644);
-      await waitFor(async () => (await cli.metricValue('inference_log_lines_total')) === 130, 10_000, '130 lines');
+      await waitFor(
+        async () =>
+          (await cli.metricValue('inference_log_lines_total')) === 130,
+        10_000,
+        '130 lines',
+      );
 
       // The state directory is the exporter's; without write permission
       // saves fail.
       await chmod(state, 0o555);
-      await waitFor(async () => (await errors('positions_write')) >= 2, 10_000, 'failed saves');
+      await waitFor(
+        async () => (await errors('positions_write')) >= 2,
+        10_000,
+        'failed saves',
+      );
       expect(cli.stderr()).toMatch(/cannot save positions.*EACCES/);
       await chmod(state, 0o755);
-      await waitFor(async () => /positions saved again/.test(cli.stderr()), 10_000, 'saving again');
+      await waitFor(
+        async () => /positions saved again/.test(cli.stderr()),
+        10_000,
+        'saving again',
+      );
     } finally {
       await cli.stop();
     }

@@ -13,7 +13,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultSource } from '../../src/config/schema.js';
 import type { LineResult } from '../../src/formats/events.js';
-import { createParser, LINE_FORMATS, SKIP_REASONS } from '../../src/formats/index.js';
+import {
+  createParser,
+  LINE_FORMATS,
+  SKIP_REASONS,
+} from '../../src/formats/index.js';
 import type { LineFormat, ParserOptions } from '../../src/formats/index.js';
 import * as defs from '../../src/metrics/definitions.js';
 import { Recorder } from '../../src/metrics/recorder.js';
@@ -21,7 +25,9 @@ import { MetricStore } from '../../src/metrics/store.js';
 import { checkEvent, REJECT_REASONS } from './line-results.js';
 
 const NOW = Date.UTC(2026, 11, 4, 10);
-const FIXTURES = fileURLToPath(new URL('../formats/fixtures/', import.meta.url));
+const FIXTURES = fileURLToPath(
+  new URL('../formats/fixtures/', import.meta.url),
+);
 
 /** A user pattern over TorchServe access lines, for the regex format. */
 const ACCESS_PATTERN =
@@ -93,7 +99,15 @@ function optionsOf(format: LineFormat): ParserOptions {
 const oddValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
   fc.string({ unit: 'binary', maxLength: 20 }),
-  fc.constantFrom('', '-', '1e400', '-1', 'NaN', '99999999999999999999', 'x'.repeat(300)),
+  fc.constantFrom(
+    '',
+    '-',
+    '1e400',
+    '-1',
+    'NaN',
+    '99999999999999999999',
+    'x'.repeat(300),
+  ),
 );
 
 /** A real line with one token or one key changed, or its text damaged. */
@@ -109,7 +123,10 @@ function mutated(seed: string): fc.Arbitrary<string> {
   const byText = fc.oneof(
     fc.nat({ max: seed.length }).map((at) => seed.slice(0, at)),
     fc
-      .tuple(fc.nat({ max: seed.length }), fc.string({ unit: 'binary', minLength: 1, maxLength: 3 }))
+      .tuple(
+        fc.nat({ max: seed.length }),
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 3 }),
+      )
       .map(([at, junk]) => seed.slice(0, at) + junk + seed.slice(at + 1)),
   );
   if (!seed.startsWith('{')) return fc.oneof(byToken, byText);
@@ -136,7 +153,9 @@ function lineOf(seeds: string[]): fc.Arbitrary<string> {
 
 function checkAnswer(result: LineResult): void {
   if (result.ok) return checkEvent(result.event);
-  const documented: readonly string[] = result.skipped ? SKIP_REASONS : REJECT_REASONS;
+  const documented: readonly string[] = result.skipped
+    ? SKIP_REASONS
+    : REJECT_REASONS;
   expect(documented).toContain(result.reason);
 }
 
@@ -144,39 +163,54 @@ describe('every line format under generated input', () => {
   let linesFed = 0;
   const parsedByFormat = new Map<string, number>();
 
-  it.each(LINE_FORMATS.map((f) => [f]))('%s never throws, answers as documented, and each line is counted', (format) => {
-    const seeds = seedsOf(format);
-    const parser = createParser(format, optionsOf(format));
-    expect(seeds.some((s) => parser.parse(s, NOW).ok)).toBe(true);
-    fc.assert(
-      fc.property(fc.array(lineOf(seeds), { minLength: 20, maxLength: 30 }), (lines) => {
-        const store = new MetricStore();
-        const recorder = new Recorder(store, {
-          k: [5],
-          windowSeconds: 60,
-          attributionWindowSeconds: 600,
-          maxPendingLists: 8,
-          maxLabelSets: 4,
-          maxOutcomesPerLabelSet: 2,
-          now: () => NOW,
-        });
-        const run = createParser(format, optionsOf(format));
-        for (const line of lines) {
-          const result = run.parse(line, NOW);
-          checkAnswer(result);
-          if (result.ok) parsedByFormat.set(format, (parsedByFormat.get(format) ?? 0) + 1);
-          recorder.line(result);
-        }
-        linesFed += lines.length;
-        let counted = 0;
-        for (const { child } of store.counter(defs.ingest.lines).children.values()) counted += child.value;
-        expect(counted).toBe(lines.length);
-        expect(store.counter(defs.serving.requests).children.size).toBeLessThanOrEqual(5 * 3);
-      }),
-      { numRuns: 400 },
-    );
-    expect(parsedByFormat.get(format) ?? 0).toBeGreaterThan(0);
-  });
+  it.each(LINE_FORMATS.map((f) => [f]))(
+    '%s never throws, answers as documented, and each line is counted',
+    (format) => {
+      const seeds = seedsOf(format);
+      const parser = createParser(format, optionsOf(format));
+      expect(seeds.some((s) => parser.parse(s, NOW).ok)).toBe(true);
+      fc.assert(
+        fc.property(
+          fc.array(lineOf(seeds), { minLength: 20, maxLength: 30 }),
+          (lines) => {
+            const store = new MetricStore();
+            const recorder = new Recorder(store, {
+              k: [5],
+              windowSeconds: 60,
+              attributionWindowSeconds: 600,
+              maxPendingLists: 8,
+              maxLabelSets: 4,
+              maxOutcomesPerLabelSet: 2,
+              now: () => NOW,
+            });
+            const run = createParser(format, optionsOf(format));
+            for (const line of lines) {
+              const result = run.parse(line, NOW);
+              checkAnswer(result);
+              if (result.ok)
+                parsedByFormat.set(
+                  format,
+                  (parsedByFormat.get(format) ?? 0) + 1,
+                );
+              recorder.line(result);
+            }
+            linesFed += lines.length;
+            let counted = 0;
+            for (const { child } of store
+              .counter(defs.ingest.lines)
+              .children.values())
+              counted += child.value;
+            expect(counted).toBe(lines.length);
+            expect(
+              store.counter(defs.serving.requests).children.size,
+            ).toBeLessThanOrEqual(5 * 3);
+          },
+        ),
+        { numRuns: 400 },
+      );
+      expect(parsedByFormat.get(format) ?? 0).toBeGreaterThan(0);
+    },
+  );
 
   it('fed at least 40 000 lines over all formats', () => {
     console.info(`format fuzzing: ${linesFed} lines`);

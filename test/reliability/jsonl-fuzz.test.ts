@@ -339,7 +339,10 @@ function checkRun(run: Run, fed: number): void {
   expect(feedback.children.size).toBeLessThanOrEqual(9);
 
   for (const name of ['hits', 'relevant', 'recommended', 'lists'] as const) {
-    for (const { child } of counter(store, defs.quality[name].name).children.values()) {
+    for (const { child } of counter(
+      store,
+      defs.quality[name].name,
+    ).children.values()) {
       expect(Number.isFinite(child.value) && child.value >= 0).toBe(true);
     }
   }
@@ -373,10 +376,10 @@ describe('JSON Lines parser under generated input', () => {
     expect(seeds.length).toBeGreaterThan(100);
     fc.assert(
       fc.property(
-        fc.array(
-          fc.oneof(mutatedSeed(seeds), fc.constantFrom(...seeds)),
-          { minLength: 40, maxLength: 60 },
-        ),
+        fc.array(fc.oneof(mutatedSeed(seeds), fc.constantFrom(...seeds)), {
+          minLength: 40,
+          maxLength: 60,
+        }),
         (lines) => {
           const run = newRun();
           for (const line of lines) feed(run, line);
@@ -391,10 +394,23 @@ describe('JSON Lines parser under generated input', () => {
     const megabyte = 'x'.repeat(1 << 20);
     const cases: Array<[string, string]> = [
       [JSON.stringify({ type: 'inference', model: megabyte }), 'bad_value'],
-      [JSON.stringify({ type: 'inference', model: 'm', latency_ms: '9'.repeat(1 << 20) }), 'bad_value'],
-      [JSON.stringify({ type: 'feedback', action: 'click', item: megabyte }), 'missing_field'],
+      [
+        JSON.stringify({
+          type: 'inference',
+          model: 'm',
+          latency_ms: '9'.repeat(1 << 20),
+        }),
+        'bad_value',
+      ],
+      [
+        JSON.stringify({ type: 'feedback', action: 'click', item: megabyte }),
+        'missing_field',
+      ],
       ['['.repeat(1 << 20), 'not_json'],
-      ['{"a":' + '['.repeat(1 << 20) + ']'.repeat(1 << 20) + '}', 'unknown_kind'],
+      [
+        '{"a":' + '['.repeat(1 << 20) + ']'.repeat(1 << 20) + '}',
+        'unknown_kind',
+      ],
       [megabyte, 'not_json'],
     ];
     const run = newRun();
@@ -405,7 +421,12 @@ describe('JSON Lines parser under generated input', () => {
     }
     // A list of 100 000 items is served, and the join keeps only its head.
     const many = Array.from({ length: 100_000 }, (_, i) => `sku-${i}`);
-    const line = JSON.stringify({ type: 'inference', model: 'm', request_id: 'r', items: many });
+    const line = JSON.stringify({
+      type: 'inference',
+      model: 'm',
+      request_id: 'r',
+      items: many,
+    });
     feed(run, line);
     checkRun(run, cases.length + 1);
     const recommended = counter(run.store, defs.quality.recommended.name);
@@ -434,7 +455,9 @@ describe('JSON Lines parser under generated input', () => {
       'parsed/ok',
       ...SKIP_REASONS.map((r) => `skipped/${r}`),
       // too_long comes from the splitter, never from the parser.
-      ...REJECT_REASONS.filter((r) => r !== 'too_long').map((r) => `malformed/${r}`),
+      ...REJECT_REASONS.filter((r) => r !== 'too_long').map(
+        (r) => `malformed/${r}`,
+      ),
       'attribution/request',
       'attribution/user',
       'attribution/none',
@@ -443,6 +466,7 @@ describe('JSON Lines parser under generated input', () => {
       'evicted/age',
       'evicted/size',
     ];
-    for (const key of reached) expect(seen.get(key) ?? 0, key).toBeGreaterThan(0);
+    for (const key of reached)
+      expect(seen.get(key) ?? 0, key).toBeGreaterThan(0);
   });
 });

@@ -47,7 +47,12 @@ export function checkEvent(event: ModelEvent): void {
     expect(event.requestId ?? event.userKey).toBeTruthy();
     return;
   }
-  for (const label of [event.model, event.version, event.scene, event.outcome]) {
+  for (const label of [
+    event.model,
+    event.version,
+    event.scene,
+    event.outcome,
+  ]) {
     expect(isLabel(label)).toBe(true);
   }
   if (event.latencySeconds !== undefined) {
@@ -56,4 +61,3 @@ export function checkEvent(event: ModelEvent): void {
   }
   expect(event.items.every((id) => typeof id === 'string')).toBe(true);
 }
-

@@ -22,25 +22,61 @@ let linesFed = 0;
 
 /** Pieces of bytes that make splitting and decoding hard. */
 const piece: fc.Arbitrary<readonly number[]> = fc.oneof(
-  { arbitrary: fc.constantFrom([0x0a], [0x0d, 0x0a], [0x0d], [0x0d, 0x0d, 0x0a]), weight: 4 },
-  { arbitrary: fc.array(fc.integer({ min: 0x20, max: 0x7e }), { maxLength: 40 }), weight: 4 },
-  { arbitrary: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 8 }), weight: 2 },
-  // Valid multi-byte characters, which a chunk edge may split.
-  { arbitrary: fc.constantFrom([0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xf0, 0x9f, 0x9b, 0x92]), weight: 2 },
-  // Invalid UTF-8: lone continuation, truncated sequence, overlong, surrogate.
-  { arbitrary: fc.constantFrom([0x80], [0xe2, 0x82], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xff, 0xfe]), weight: 2 },
   {
     arbitrary: fc.constantFrom(
-      '{"type":"inference","model":"m","items":["a"],"request_id":"r1"}',
-      '{"type":"feedback","request_id":"r1","item":"a","action":"click"}',
-      '{"type":"inference","model":"m\u00e9","status":"ok"}',
-    ).map((line) => [...Buffer.from(line)]),
+      [0x0a],
+      [0x0d, 0x0a],
+      [0x0d],
+      [0x0d, 0x0d, 0x0a],
+    ),
+    weight: 4,
+  },
+  {
+    arbitrary: fc.array(fc.integer({ min: 0x20, max: 0x7e }), {
+      maxLength: 40,
+    }),
+    weight: 4,
+  },
+  {
+    arbitrary: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 8 }),
+    weight: 2,
+  },
+  // Valid multi-byte characters, which a chunk edge may split.
+  {
+    arbitrary: fc.constantFrom(
+      [0xc3, 0xa9],
+      [0xe2, 0x82, 0xac],
+      [0xf0, 0x9f, 0x9b, 0x92],
+    ),
+    weight: 2,
+  },
+  // Invalid UTF-8: lone continuation, truncated sequence, overlong, surrogate.
+  {
+    arbitrary: fc.constantFrom(
+      [0x80],
+      [0xe2, 0x82],
+      [0xc0, 0xaf],
+      [0xed, 0xa0, 0x80],
+      [0xff, 0xfe],
+    ),
+    weight: 2,
+  },
+  {
+    arbitrary: fc
+      .constantFrom(
+        '{"type":"inference","model":"m","items":["a"],"request_id":"r1"}',
+        '{"type":"feedback","request_id":"r1","item":"a","action":"click"}',
+        '{"type":"inference","model":"m\u00e9","status":"ok"}',
+      )
+      .map((line) => [...Buffer.from(line)]),
     weight: 2,
   },
 );
 
 const input = fc.record({
-  bytes: fc.array(piece, { minLength: 30, maxLength: 120 }).map((p) => Buffer.from(p.flat())),
+  bytes: fc
+    .array(piece, { minLength: 30, maxLength: 120 })
+    .map((p) => Buffer.from(p.flat())),
   cuts: fc.array(fc.nat({ max: 3000 }), { maxLength: 16 }),
   maxLineBytes: fc.integer({ min: 1, max: 120 }),
   startOffset: fc.nat({ max: 1 << 30 }),
@@ -55,7 +91,11 @@ function expectedLines(
 ): Array<{ text: string; tooLong: boolean }> {
   const out: Array<{ text: string; tooLong: boolean }> = [];
   let start = 0;
-  for (let end = bytes.indexOf(0x0a); end >= 0; end = bytes.indexOf(0x0a, start)) {
+  for (
+    let end = bytes.indexOf(0x0a);
+    end >= 0;
+    end = bytes.indexOf(0x0a, start)
+  ) {
     let stop = end;
     if (stop > start && bytes[stop - 1] === 0x0d) stop--;
     const tooLong = stop - start > maxLineBytes;
@@ -73,7 +113,9 @@ function splitInChunks(
   cuts: number[],
   maxLineBytes: number,
 ): TailedLine[] {
-  const edges = [...new Set(cuts.filter((c) => c < bytes.length))].sort((a, b) => a - b);
+  const edges = [...new Set(cuts.filter((c) => c < bytes.length))].sort(
+    (a, b) => a - b,
+  );
   const chunk = Buffer.alloc(bytes.length + 16, 0x0a);
   const out: TailedLine[] = [];
   let from = 0;
@@ -91,20 +133,27 @@ function splitInChunks(
 describe('LineSplitter under raw bytes', () => {
   it('delivers exactly the lines of a plain split, numbered, with exact offsets', () => {
     fc.assert(
-      fc.property(input, ({ bytes, cuts, maxLineBytes, startOffset, skipFirst }) => {
-        const splitter = new LineSplitter(maxLineBytes, startOffset, 0);
-        if (skipFirst) splitter.skipToNextLine();
-        const lines = splitInChunks(splitter, bytes, cuts, maxLineBytes);
-        const expected = expectedLines(bytes, maxLineBytes, skipFirst);
-        linesFed += lines.length;
+      fc.property(
+        input,
+        ({ bytes, cuts, maxLineBytes, startOffset, skipFirst }) => {
+          const splitter = new LineSplitter(maxLineBytes, startOffset, 0);
+          if (skipFirst) splitter.skipToNextLine();
+          const lines = splitInChunks(splitter, bytes, cuts, maxLineBytes);
+          const expected = expectedLines(bytes, maxLineBytes, skipFirst);
+          linesFed += lines.length;
 
-        expect(lines.map((l) => ({ text: l.text, tooLong: l.tooLong === true }))).toEqual(expected);
-        expect(lines.map((l) => l.line)).toEqual(expected.map((_, i) => i + 1));
-        const lastNewline = bytes.lastIndexOf(0x0a);
-        expect(splitter.readOffset).toBe(startOffset + bytes.length);
-        expect(splitter.lineStart).toBe(startOffset + lastNewline + 1);
-        expect(splitter.line).toBe(expected.length);
-      }),
+          expect(
+            lines.map((l) => ({ text: l.text, tooLong: l.tooLong === true })),
+          ).toEqual(expected);
+          expect(lines.map((l) => l.line)).toEqual(
+            expected.map((_, i) => i + 1),
+          );
+          const lastNewline = bytes.lastIndexOf(0x0a);
+          expect(splitter.readOffset).toBe(startOffset + bytes.length);
+          expect(splitter.lineStart).toBe(startOffset + lastNewline + 1);
+          expect(splitter.line).toBe(expected.length);
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -149,9 +198,19 @@ describe('LineSplitter under raw bytes', () => {
     const max = 1 << 20;
     const exact = Buffer.alloc(max, 0x61);
     const over = Buffer.alloc(max + 1, 0x62);
-    const bytes = Buffer.concat([exact, Buffer.from('\r\n'), over, Buffer.from('\n')]);
+    const bytes = Buffer.concat([
+      exact,
+      Buffer.from('\r\n'),
+      over,
+      Buffer.from('\n'),
+    ]);
     const splitter = new LineSplitter(max, 0, 0);
-    const lines = splitInChunks(splitter, bytes, [1000, max + 1, max + 2, max + 5000], max);
+    const lines = splitInChunks(
+      splitter,
+      bytes,
+      [1000, max + 1, max + 2, max + 5000],
+      max,
+    );
     linesFed += lines.length;
     expect(lines.map((l) => [l.text.length, l.tooLong === true])).toEqual([
       [max, false],

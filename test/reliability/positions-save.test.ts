@@ -24,7 +24,8 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   const note = (call: string) => {
     if (recording) calls.push(call);
   };
-  const name = (path: unknown) => basename(String(path)).replace(/\.\d+\.\d+\.tmp$/, '.tmp');
+  const name = (path: unknown) =>
+    basename(String(path)).replace(/\.\d+\.\d+\.tmp$/, '.tmp');
   return {
     ...real,
     open: async (path: string, flags?: string, mode?: number) => {
@@ -35,7 +36,11 @@ vi.mock('node:fs/promises', async (importOriginal) => {
         get(target, key) {
           const value = Reflect.get(target, key) as unknown;
           if (typeof value !== 'function') return value;
-          if (!['writeFile', 'write', 'sync', 'datasync', 'close'].includes(String(key))) {
+          if (
+            !['writeFile', 'write', 'sync', 'datasync', 'close'].includes(
+              String(key),
+            )
+          ) {
             return value.bind(target);
           }
           return (...args: unknown[]) => {
@@ -57,7 +62,15 @@ const quiet = createLogger({ level: 'error', write: () => {} });
 function state(offset: number): PositionsState {
   return {
     version: 1,
-    files: [{ path: '/var/log/model-server.log', dev: 1, ino: 2, offset, line: offset }],
+    files: [
+      {
+        path: '/var/log/model-server.log',
+        dev: 1,
+        ino: 2,
+        offset,
+        line: offset,
+      },
+    ],
     extra: { counters: { counters: {}, histograms: {} } },
   };
 }
@@ -100,15 +113,26 @@ describe('positions file saves', () => {
     const path = join(dir, 'positions.json');
     await new PositionsFile(path, quiet).save(state(100));
     // A save cut short mid-write, and one written whole but not renamed.
-    await fsp.writeFile(join(dir, '.positions.json.4242.7.tmp'), '{"version":1,"fi');
-    await fsp.writeFile(join(dir, '.positions.json.4243.1.tmp'), JSON.stringify(state(200)));
+    await fsp.writeFile(
+      join(dir, '.positions.json.4242.7.tmp'),
+      '{"version":1,"fi',
+    );
+    await fsp.writeFile(
+      join(dir, '.positions.json.4243.1.tmp'),
+      JSON.stringify(state(200)),
+    );
     await fsp.writeFile(join(dir, 'other.tmp'), 'not ours');
 
     const logs: string[] = [];
     const log = createLogger({ write: (line) => logs.push(line) });
     expect(await new PositionsFile(path, log).load()).toEqual(state(100));
-    expect((await fsp.readdir(dir)).sort()).toEqual(['other.tmp', 'positions.json']);
-    expect(logs.join('\n')).toMatch(/removed temp files of an interrupted save.*count=2/);
+    expect((await fsp.readdir(dir)).sort()).toEqual([
+      'other.tmp',
+      'positions.json',
+    ]);
+    expect(logs.join('\n')).toMatch(
+      /removed temp files of an interrupted save.*count=2/,
+    );
   });
 
   it('refuse to replace something that is not a regular file', async () => {
@@ -125,9 +149,13 @@ describe('positions file saves', () => {
   });
 
   it('leave the old or the new state, never a broken file, when killed at random while saving', async () => {
-    if (!existsSync(CLI)) throw new Error(`build first (npx tsc -p .): ${CLI} is missing`);
+    if (!existsSync(CLI))
+      throw new Error(`build first (npx tsc -p .): ${CLI} is missing`);
     const path = join(dir, 'positions.json');
-    const module = new URL('../../dist/src/sources/positions.js', import.meta.url).href;
+    const module = new URL(
+      '../../dist/src/sources/positions.js',
+      import.meta.url,
+    ).href;
     // Saves of about 1 MB each, numbered, as fast as they go.
     const script = `
       const { PositionsFile } = await import(${JSON.stringify(module)});
@@ -141,9 +169,13 @@ describe('positions file saves', () => {
     const seen = new Set<number>();
     let strayTemps = 0;
     for (let round = 0; round < 8; round++) {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--input-type=module', '-e', script],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       await new Promise((resolve) => child.stdout.once('data', resolve));
       await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -155,9 +187,13 @@ describe('positions file saves', () => {
       const loaded = await new PositionsFile(path, quiet).load();
       expect(loaded?.files[0]?.offset).toBeGreaterThanOrEqual(1);
       seen.add(loaded!.files[0]!.offset);
-      expect((await fsp.readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+      expect(
+        (await fsp.readdir(dir)).filter((n) => n.endsWith('.tmp')),
+      ).toEqual([]);
     }
     expect(seen.size).toBeGreaterThan(1);
-    console.info(`killed mid-save: 8 rounds, ${strayTemps} interrupted temp files removed`);
+    console.info(
+      `killed mid-save: 8 rounds, ${strayTemps} interrupted temp files removed`,
+    );
   });
 });

@@ -102,7 +102,8 @@ async function settle(count: () => number, target: number): Promise<void> {
 async function generationsOf(log: string, copies: number): Promise<number[][]> {
   const files = Array.from({ length: copies }, (_, i) => `${log}.${i + 1}`);
   const out: number[][] = [];
-  for (const file of [...files, log]) out.push(numbersIn(await readFile(file, 'utf8')));
+  for (const file of [...files, log])
+    out.push(numbersIn(await readFile(file, 'utf8')));
   return out;
 }
 
@@ -128,7 +129,12 @@ describe('rotation torture', () => {
     expect(duplicates(followed.numbers)).toBe(0);
     const sorted = [...followed.numbers].sort((a, b) => a - b);
     expect(sorted).toEqual(Array.from({ length: LINES }, (_, i) => i + 1));
-    const report = { lines: LINES, rotations: written.rotations, lost: 0, duplicated: 0 };
+    const report = {
+      lines: LINES,
+      rotations: written.rotations,
+      lost: 0,
+      duplicated: 0,
+    };
     console.info(`rename rotation: ${JSON.stringify(report)}`);
   });
 
@@ -150,7 +156,9 @@ describe('rotation torture', () => {
     expect(rotated.rotations).toBeGreaterThanOrEqual(50);
     expect(duplicates(present)).toBe(0);
     expect(duplicates(followed.numbers)).toBe(0);
-    expect(followed.numbers.every((n) => n >= 1 && n <= written.lines!)).toBe(true);
+    expect(followed.numbers.every((n) => n >= 1 && n <= written.lines!)).toBe(
+      true,
+    );
 
     // Each generation is delivered from its start: what the tailer had not
     // read when the copy was made is only in the copy, at its end.
@@ -158,7 +166,10 @@ describe('rotation torture', () => {
     generations.forEach((numbers, g) => {
       const firstMissed = numbers.findIndex((n) => !delivered.has(n));
       const missed = firstMissed < 0 ? [] : numbers.slice(firstMissed);
-      expect(missed.filter((n) => delivered.has(n)), `generation ${g}`).toEqual([]);
+      expect(
+        missed.filter((n) => delivered.has(n)),
+        `generation ${g}`,
+      ).toEqual([]);
       missedAtEnd += missed.length;
     });
     const live = generations[generations.length - 1]!;
@@ -167,7 +178,9 @@ describe('rotation torture', () => {
     const report = {
       lines: LINES,
       rotations: rotated.rotations,
-      truncationsSeen: followed.store.counter(defs.ingest.rotations).labels('truncate').value,
+      truncationsSeen: followed.store
+        .counter(defs.ingest.rotations)
+        .labels('truncate').value,
       delivered: delivered.size,
       duplicated: 0,
       missedAtEndOfCopies: missedAtEnd,

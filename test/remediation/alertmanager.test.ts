@@ -30,7 +30,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function until(done: () => Promise<boolean> | boolean, what: string): Promise<void> {
+async function until(
+  done: () => Promise<boolean> | boolean,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     try {
@@ -49,7 +52,10 @@ beforeAll(async () => {
     ran.push(alert.fingerprint);
     return { ok: true, result: 'exit=0', exitCode: 0 };
   };
-  receiver = await startReceiver({ rules: [rule({ name: 'restart-model-server' })] }, runner);
+  receiver = await startReceiver(
+    { rules: [rule({ name: 'restart-model-server' })] },
+    runner,
+  );
   receiver.clock.ms = Date.now();
 
   // The remediation route of the generated alertmanager.yml, with waits
@@ -111,7 +117,9 @@ describe('with a real Alertmanager', () => {
     expect(posted.status).toBe(200);
 
     await until(() => receiver.decisions().length > 0, 'the webhook');
-    const stored = (await (await fetch(`${amUrl}/api/v2/alerts`)).json()) as Array<{ fingerprint: string }>;
+    const stored = (await (
+      await fetch(`${amUrl}/api/v2/alerts`)
+    ).json()) as Array<{ fingerprint: string }>;
     expect(stored).toHaveLength(1);
     const fingerprint = stored[0]!.fingerprint;
     expect(fingerprint).toMatch(/^[0-9a-f]{16}$/);

@@ -29,13 +29,19 @@ function markerScript(marker: string): string[] {
 
 describe('commandArgv', () => {
   it('builds the compose restart preset', () => {
-    const base = { type: 'compose-restart', service: 'model-server', timeoutSeconds: 60 } as const;
-    expect(commandArgv({ ...base, composeCommand: ['docker', 'compose'], composeFile: '', project: '' })).toEqual([
-      'docker',
-      'compose',
-      'restart',
-      'model-server',
-    ]);
+    const base = {
+      type: 'compose-restart',
+      service: 'model-server',
+      timeoutSeconds: 60,
+    } as const;
+    expect(
+      commandArgv({
+        ...base,
+        composeCommand: ['docker', 'compose'],
+        composeFile: '',
+        project: '',
+      }),
+    ).toEqual(['docker', 'compose', 'restart', 'model-server']);
     expect(
       commandArgv({
         ...base,
@@ -43,7 +49,15 @@ describe('commandArgv', () => {
         composeFile: '/srv/stack/docker-compose.yml',
         project: 'inference',
       }),
-    ).toEqual(['docker-compose', '-f', '/srv/stack/docker-compose.yml', '-p', 'inference', 'restart', 'model-server']);
+    ).toEqual([
+      'docker-compose',
+      '-f',
+      '/srv/stack/docker-compose.yml',
+      '-p',
+      'inference',
+      'restart',
+      'model-server',
+    ]);
   });
 
   it('builds the kubernetes rollout restart preset', () => {
@@ -63,13 +77,19 @@ describe('commandArgv', () => {
       '-n',
       'shop',
     ]);
-    expect(commandArgv({ ...action, context: 'prod-eu' }).slice(0, 3)).toEqual(['kubectl', '--context', 'prod-eu']);
+    expect(commandArgv({ ...action, context: 'prod-eu' }).slice(0, 3)).toEqual([
+      'kubectl',
+      '--context',
+      'prod-eu',
+    ]);
   });
 });
 
 describe('alertEnv', () => {
   it('passes the alert name, labels and identity', () => {
-    const payload = parseWebhookPayload(webhookBody([{ labels: modelServerDown(), fingerprint: '5e3a' }]));
+    const payload = parseWebhookPayload(
+      webhookBody([{ labels: modelServerDown(), fingerprint: '5e3a' }]),
+    );
     expect(alertEnv('restart-model-server', payload.alerts[0]!)).toEqual({
       ALERT_NAME: 'InferenceModelServerDown',
       ALERT_STATUS: 'firing',
@@ -93,14 +113,23 @@ describe('runCommand', () => {
     const marker = join(dir, 'argv.txt');
     // Shell syntax in an argument stays a literal string.
     const script = `require('node:fs').writeFileSync(${JSON.stringify(marker)}, process.argv[1])`;
-    const result = await runCommand([process.execPath, '-e', script, '$(id); `id`'], {}, 10_000);
+    const result = await runCommand(
+      [process.execPath, '-e', script, '$(id); `id`'],
+      {},
+      10_000,
+    );
     expect(result).toEqual({ ok: true, result: 'exit=0', exitCode: 0 });
     expect(readFileSync(marker, 'utf8')).toBe('$(id); `id`');
   });
 
   it('reports a non-zero exit with the last stderr line', async () => {
-    const script = "console.error('first'); console.error('no such service: model-server'); process.exit(3)";
-    const result = await runCommand([process.execPath, '-e', script], {}, 10_000);
+    const script =
+      "console.error('first'); console.error('no such service: model-server'); process.exit(3)";
+    const result = await runCommand(
+      [process.execPath, '-e', script],
+      {},
+      10_000,
+    );
     expect(result).toEqual({
       ok: false,
       result: 'exit=3',
@@ -110,7 +139,11 @@ describe('runCommand', () => {
   });
 
   it('stops a command that outlives its timeout', async () => {
-    const result = await runCommand([process.execPath, '-e', 'setTimeout(() => {}, 60000)'], {}, 300);
+    const result = await runCommand(
+      [process.execPath, '-e', 'setTimeout(() => {}, 60000)'],
+      {},
+      300,
+    );
     expect(result).toEqual({ ok: false, result: 'timeout after 0.3s' });
   });
 
@@ -123,9 +156,14 @@ describe('runCommand', () => {
         { stdio: ['ignore', 'ignore', 'inherit'] });
       require('node:fs').writeFileSync(${JSON.stringify(pidFile)}, String(sleeper.pid));
       process.exit(0);`;
-    const hung = new Promise((resolve) => setTimeout(() => resolve('still waiting'), 10_000));
+    const hung = new Promise((resolve) =>
+      setTimeout(() => resolve('still waiting'), 10_000),
+    );
     try {
-      const result = await Promise.race([runCommand([process.execPath, '-e', script], {}, 30_000), hung]);
+      const result = await Promise.race([
+        runCommand([process.execPath, '-e', script], {}, 30_000),
+        hung,
+      ]);
       expect(result).toEqual({ ok: true, result: 'exit=0', exitCode: 0 });
     } finally {
       process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
@@ -146,16 +184,33 @@ describe('command rule through the receiver', () => {
     const marker = join(dir, 'restart-marker.json');
     const restart = rule({
       name: 'restart-model-server',
-      action: { type: 'command', argv: markerScript(marker), timeoutSeconds: 20 },
+      action: {
+        type: 'command',
+        argv: markerScript(marker),
+        timeoutSeconds: 20,
+      },
     });
     receiver = await startReceiver({ rules: [restart] });
 
-    const res = await receiver.post(webhookBody([{ labels: modelServerDown('model-server-2:8080'), fingerprint: '9c1f' }]));
+    const res = await receiver.post(
+      webhookBody([
+        { labels: modelServerDown('model-server-2:8080'), fingerprint: '9c1f' },
+      ]),
+    );
     expect(res.status).toBe(200);
-    const { decisions } = (await res.json()) as { decisions: Array<Record<string, unknown>> };
-    expect(decisions[0]).toMatchObject({ decision: 'run', action: 'command', result: 'exit=0' });
+    const { decisions } = (await res.json()) as {
+      decisions: Array<Record<string, unknown>>;
+    };
+    expect(decisions[0]).toMatchObject({
+      decision: 'run',
+      action: 'command',
+      result: 'exit=0',
+    });
 
-    const env = JSON.parse(readFileSync(marker, 'utf8')) as Record<string, string>;
+    const env = JSON.parse(readFileSync(marker, 'utf8')) as Record<
+      string,
+      string
+    >;
     expect(env).toMatchObject({
       ALERT_NAME: 'InferenceModelServerDown',
       ALERT_FINGERPRINT: '9c1f',
@@ -164,6 +219,9 @@ describe('command rule through the receiver', () => {
       ALERT_LABEL_ACTION: 'restart',
       REMEDIATION_RULE: 'restart-model-server',
     });
-    expect(receiver.decisions()[0]).toMatchObject({ decision: 'run', exit_code: 0 });
+    expect(receiver.decisions()[0]).toMatchObject({
+      decision: 'run',
+      exit_code: 0,
+    });
   });
 });

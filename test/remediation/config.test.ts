@@ -110,14 +110,20 @@ describe('parseRemediationConfig', () => {
           cooldownSeconds: 900,
           cooldownBy: [],
           maxActionsPerHour: 0,
-          action: { type: 'command', argv: ['/usr/local/bin/drain', '--fast'], timeoutSeconds: 60 },
+          action: {
+            type: 'command',
+            argv: ['/usr/local/bin/drain', '--fast'],
+            timeoutSeconds: 60,
+          },
         },
       ],
     });
   });
 
   it('gives the defaults without a remediation section', () => {
-    expect(parseRemediationConfig('sources: []\n')).toEqual(defaultRemediationConfig());
+    expect(parseRemediationConfig('sources: []\n')).toEqual(
+      defaultRemediationConfig(),
+    );
     expect(parseRemediationConfig('')).toEqual(defaultRemediationConfig());
     expect(defaultRemediationConfig()).toEqual({
       enabled: false,
@@ -132,20 +138,46 @@ describe('parseRemediationConfig', () => {
     `remediation:\n  rules:\n    - name: r1\n      match: { alertname: A }\n${lines}`;
 
   it.each([
-    ['remediation:\n  dry_runn: true\n', 'c.yml:2: remediation.dry_runn: unknown key'],
-    ['remediation:\n  dry_run: "yes"\n', 'c.yml:2: remediation.dry_run: must be true or false, got "yes"'],
-    ['remediation:\n  max_actions_per_hour: 0\n', 'c.yml:2: remediation.max_actions_per_hour: must be >= 1, got 0'],
-    ['remediation:\n  max_actions_per_hour: 2.5\n', 'c.yml:2: remediation.max_actions_per_hour: must be a whole number, got 2.5'],
-    ['remediation:\n  rules: {}\n', 'c.yml:2: remediation.rules: must be a list, got {}'],
+    [
+      'remediation:\n  dry_runn: true\n',
+      'c.yml:2: remediation.dry_runn: unknown key',
+    ],
+    [
+      'remediation:\n  dry_run: "yes"\n',
+      'c.yml:2: remediation.dry_run: must be true or false, got "yes"',
+    ],
+    [
+      'remediation:\n  max_actions_per_hour: 0\n',
+      'c.yml:2: remediation.max_actions_per_hour: must be >= 1, got 0',
+    ],
+    [
+      'remediation:\n  max_actions_per_hour: 2.5\n',
+      'c.yml:2: remediation.max_actions_per_hour: must be a whole number, got 2.5',
+    ],
+    [
+      'remediation:\n  rules: {}\n',
+      'c.yml:2: remediation.rules: must be a list, got {}',
+    ],
     [
       rule('      action: { type: reboot }\n'),
       'c.yml:5: remediation.rules[0].action.type: must be one of command, compose-restart, kubernetes-rollout-restart, failover, got "reboot"',
     ],
-    [rule('      action: { type: command, argv: [] }\n'), 'c.yml:5: remediation.rules[0].action.argv: needs at least 1 entry'],
-    [rule('      action: { type: command, argv: [x], shell: true }\n'), 'c.yml:5: remediation.rules[0].action.shell: unknown key'],
-    [rule('      action: { type: compose-restart }\n'), 'c.yml:5: remediation.rules[0].action.service: is required'],
     [
-      rule('      action: { type: failover, standby: b, url: "http://x/", file: /tmp/a }\n'),
+      rule('      action: { type: command, argv: [] }\n'),
+      'c.yml:5: remediation.rules[0].action.argv: needs at least 1 entry',
+    ],
+    [
+      rule('      action: { type: command, argv: [x], shell: true }\n'),
+      'c.yml:5: remediation.rules[0].action.shell: unknown key',
+    ],
+    [
+      rule('      action: { type: compose-restart }\n'),
+      'c.yml:5: remediation.rules[0].action.service: is required',
+    ],
+    [
+      rule(
+        '      action: { type: failover, standby: b, url: "http://x/", file: /tmp/a }\n',
+      ),
       'c.yml:5: remediation.rules[0].action: needs exactly one of url or file',
     ],
     [
@@ -153,15 +185,21 @@ describe('parseRemediationConfig', () => {
       'c.yml:5: remediation.rules[0].action.url: must be an http or https URL, got "ftp://x/"',
     ],
     [
-      rule('      action: { type: failover, standby: b, file: /a, method: GET }\n'),
+      rule(
+        '      action: { type: failover, standby: b, file: /a, method: GET }\n',
+      ),
       'c.yml:5: remediation.rules[0].action.method: must be one of POST, PUT, got "GET"',
     ],
     [
-      rule('      cooldown_seconds: -5\n      action: { type: command, argv: [x] }\n'),
+      rule(
+        '      cooldown_seconds: -5\n      action: { type: command, argv: [x] }\n',
+      ),
       'c.yml:5: remediation.rules[0].cooldown_seconds: must be a number > 0, got -5',
     ],
     [
-      rule('      cooldown_by: [target, "bad-name"]\n      action: { type: command, argv: [x] }\n'),
+      rule(
+        '      cooldown_by: [target, "bad-name"]\n      action: { type: command, argv: [x] }\n',
+      ),
       'c.yml:5: remediation.rules[0].cooldown_by[1]: is not a label name: "bad-name"',
     ],
     [
@@ -192,7 +230,15 @@ describe('parseRemediationConfig', () => {
 
 describe('loadRemediationConfig', () => {
   it('validates an already parsed section and names the file', () => {
-    const section = { rules: [{ name: 'r', match: { alertname: 'A' }, action: { type: 'command', argv: 'x' } }] };
+    const section = {
+      rules: [
+        {
+          name: 'r',
+          match: { alertname: 'A' },
+          action: { type: 'command', argv: 'x' },
+        },
+      ],
+    };
     expect(() => loadRemediationConfig(section, 'exporter.yml')).toThrow(
       'exporter.yml: remediation.rules[0].action.argv: must be a list, got "x"',
     );
@@ -205,7 +251,9 @@ describe('loadRemediationConfig', () => {
       const file = join(dir, 'exporter.yml');
       writeFileSync(file, 'remediation:\n  enabled: true\n');
       expect(loadRemediationConfigFile(file).enabled).toBe(true);
-      expect(() => loadRemediationConfigFile(join(dir, 'missing.yml'))).toThrow(/missing\.yml: \(file\): cannot read \(ENOENT\)/);
+      expect(() => loadRemediationConfigFile(join(dir, 'missing.yml'))).toThrow(
+        /missing\.yml: \(file\): cannot read \(ENOENT\)/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,12 +1,32 @@
 import express from 'express';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  it,
+} from 'vitest';
 import type { FailoverAction } from '../../src/remediation/config.js';
-import { runFailover, writeFileAtomic } from '../../src/remediation/failover.js';
-import { parseWebhookPayload, type WebhookAlert } from '../../src/remediation/payload.js';
+import {
+  runFailover,
+  writeFileAtomic,
+} from '../../src/remediation/failover.js';
+import {
+  parseWebhookPayload,
+  type WebhookAlert,
+} from '../../src/remediation/payload.js';
 import { qpsDrop, webhookBody } from './payloads.js';
 import { rule, startReceiver, type Receiver } from './receiver.js';
 
@@ -56,7 +76,8 @@ beforeEach(() => {
 });
 
 function alertOf(fingerprint: string): WebhookAlert {
-  return parseWebhookPayload(webhookBody([{ labels: qpsDrop(), fingerprint }])).alerts[0]!;
+  return parseWebhookPayload(webhookBody([{ labels: qpsDrop(), fingerprint }]))
+    .alerts[0]!;
 }
 
 function failover(fields: Partial<FailoverAction>): FailoverAction {
@@ -83,21 +104,34 @@ describe('writeFileAtomic', () => {
   });
 
   it('fails, and cleans up, when the directory does not exist', async () => {
-    await expect(writeFileAtomic(join(dir, 'missing', 'active'), 'x')).rejects.toThrow(/ENOENT/);
+    await expect(
+      writeFileAtomic(join(dir, 'missing', 'active'), 'x'),
+    ).rejects.toThrow(/ENOENT/);
   });
 });
 
 describe('runFailover', () => {
   it('writes the standby name into the file', async () => {
     const file = join(dir, 'active-endpoint');
-    const result = await runFailover(failover({ file }), 'failover-recommender', alertOf('77'));
+    const result = await runFailover(
+      failover({ file }),
+      'failover-recommender',
+      alertOf('77'),
+    );
     expect(result).toEqual({ ok: true, result: 'wrote recommender-standby' });
     expect(readFileSync(file, 'utf8')).toBe('recommender-standby\n');
   });
 
   it('POSTs the switch as JSON with the configured headers', async () => {
-    const action = failover({ url: mockUrl, headers: { 'x-switch-token': 's3cret' } });
-    const result = await runFailover(action, 'failover-recommender', alertOf('77'));
+    const action = failover({
+      url: mockUrl,
+      headers: { 'x-switch-token': 's3cret' },
+    });
+    const result = await runFailover(
+      action,
+      'failover-recommender',
+      alertOf('77'),
+    );
     expect(result).toEqual({ ok: true, result: 'http 200' });
     expect(received).toEqual([
       {
@@ -117,7 +151,11 @@ describe('runFailover', () => {
 
   it('uses PUT when configured and fails on a non-2xx answer', async () => {
     answerStatus = 503;
-    const result = await runFailover(failover({ url: mockUrl, method: 'PUT' }), 'r', alertOf('78'));
+    const result = await runFailover(
+      failover({ url: mockUrl, method: 'PUT' }),
+      'r',
+      alertOf('78'),
+    );
     expect(result).toEqual({ ok: false, result: 'http 503' });
     expect(received.map((r) => r.method)).toEqual(['PUT']);
   });
@@ -129,7 +167,11 @@ describe('runFailover', () => {
     });
     const port = (probe.address() as { port: number }).port;
     await new Promise((resolve) => probe.close(resolve));
-    const result = await runFailover(failover({ url: `http://127.0.0.1:${port}/x` }), 'r', alertOf('79'));
+    const result = await runFailover(
+      failover({ url: `http://127.0.0.1:${port}/x` }),
+      'r',
+      alertOf('79'),
+    );
     expect(result.ok).toBe(false);
     expect(result.result).toBe('error');
     expect(result.detail).toMatch(/ECONNREFUSED/);
@@ -161,12 +203,16 @@ describe('failover rules through the receiver', () => {
       ]),
     );
     expect(res.status).toBe(200);
-    const { decisions } = (await res.json()) as { decisions: Array<Record<string, unknown>> };
+    const { decisions } = (await res.json()) as {
+      decisions: Array<Record<string, unknown>>;
+    };
     expect(decisions.map((d) => [d.rule, d.decision, d.result])).toEqual([
       ['failover-homepage', 'run', 'wrote recommender-standby'],
       ['failover-cart', 'run', 'http 200'],
     ]);
     expect(readFileSync(file, 'utf8')).toBe('recommender-standby\n');
-    expect(received.map((r) => (r.body as { active: string }).active)).toEqual(['cart-standby']);
+    expect(received.map((r) => (r.body as { active: string }).active)).toEqual([
+      'cart-standby',
+    ]);
   });
 });

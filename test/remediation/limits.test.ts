@@ -21,7 +21,11 @@ describe('ActionLimiter', () => {
   it('counts actions over a sliding hour, globally and per rule', () => {
     const clock = { ms: 0 };
     const limiter = new ActionLimiter(3, () => clock.ms);
-    const capped = rule({ name: 'capped', cooldownSeconds: 1, maxActionsPerHour: 2 });
+    const capped = rule({
+      name: 'capped',
+      cooldownSeconds: 1,
+      maxActionsPerHour: 2,
+    });
     const free = rule({ name: 'free', cooldownSeconds: 1 });
 
     limiter.record(capped, 'a'); // t = 0
@@ -45,15 +49,24 @@ describe('cooldownKey', () => {
   const alerts = parseWebhookPayload(
     webhookBody([
       { labels: modelServerDown('a:8080'), fingerprint: '01' },
-      { labels: { ...modelServerDown('a:8080'), instance: 'other:10464' }, fingerprint: '02' },
+      {
+        labels: { ...modelServerDown('a:8080'), instance: 'other:10464' },
+        fingerprint: '02',
+      },
     ]),
   ).alerts;
 
   it('uses the fingerprint unless labels are chosen', () => {
     const byFingerprint = rule({ name: 'r' });
-    expect(cooldownKey(byFingerprint, alerts[0]!)).not.toBe(cooldownKey(byFingerprint, alerts[1]!));
+    expect(cooldownKey(byFingerprint, alerts[0]!)).not.toBe(
+      cooldownKey(byFingerprint, alerts[1]!),
+    );
     const byTarget = rule({ name: 'r', cooldownBy: ['target'] });
-    expect(cooldownKey(byTarget, alerts[0]!)).toBe(cooldownKey(byTarget, alerts[1]!));
-    expect(cooldownKey(rule({ name: 'other' }), alerts[0]!)).not.toBe(cooldownKey(byFingerprint, alerts[0]!));
+    expect(cooldownKey(byTarget, alerts[0]!)).toBe(
+      cooldownKey(byTarget, alerts[1]!),
+    );
+    expect(cooldownKey(rule({ name: 'other' }), alerts[0]!)).not.toBe(
+      cooldownKey(byFingerprint, alerts[0]!),
+    );
   });
 });

@@ -10,7 +10,11 @@ describe('parseWebhookPayload', () => {
   it('keeps every documented field of a version 4 payload', () => {
     const body = webhookBody([
       { labels: modelServerDown(), fingerprint: '3f2a9c0d1e4b5a66' },
-      { labels: qpsDrop(), fingerprint: '0b1c2d3e4f5a6b7c', status: 'resolved' },
+      {
+        labels: qpsDrop(),
+        fingerprint: '0b1c2d3e4f5a6b7c',
+        status: 'resolved',
+      },
     ]);
     const payload = parseWebhookPayload(body);
     expect(payload).toMatchObject({
@@ -22,12 +26,16 @@ describe('parseWebhookPayload', () => {
       commonLabels: { severity: 'critical', team: 'recsys' },
     });
     expect(payload.groupKey).toBe(body.groupKey);
-    expect(payload.alerts.map((a) => [a.labels.alertname, a.status, a.fingerprint])).toEqual([
+    expect(
+      payload.alerts.map((a) => [a.labels.alertname, a.status, a.fingerprint]),
+    ).toEqual([
       ['InferenceModelServerDown', 'firing', '3f2a9c0d1e4b5a66'],
       ['InferenceQPSDrop', 'resolved', '0b1c2d3e4f5a6b7c'],
     ]);
     expect(payload.alerts[0]!.endsAt).toBe('0001-01-01T00:00:00Z');
-    expect(payload.alerts[0]!.annotations.runbook_url).toBe('docs/runbooks.md#inferencemodelserverdown');
+    expect(payload.alerts[0]!.annotations.runbook_url).toBe(
+      'docs/runbooks.md#inferencemodelserverdown',
+    );
   });
 
   it('accepts a payload without the optional fields', () => {
@@ -38,12 +46,20 @@ describe('parseWebhookPayload', () => {
       receiver: 'remediation',
       groupLabels: { alertname: 'A' },
       commonLabels: { alertname: 'A' },
-      alerts: [{ status: 'firing', labels: { alertname: 'A', b: '1' }, startsAt: '2026-12-04T10:00:00Z' }],
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: 'A', b: '1' },
+          startsAt: '2026-12-04T10:00:00Z',
+        },
+      ],
     });
     expect(payload.truncatedAlerts).toBe(0);
     expect(payload.commonAnnotations).toEqual({});
     expect(payload.alerts[0]!.annotations).toEqual({});
-    expect(payload.alerts[0]!.fingerprint).toBe(labelsFingerprint({ alertname: 'A', b: '1' }));
+    expect(payload.alerts[0]!.fingerprint).toBe(
+      labelsFingerprint({ alertname: 'A', b: '1' }),
+    );
   });
 
   it('computes the same fallback fingerprint for the same labels in any order', () => {
@@ -51,7 +67,9 @@ describe('parseWebhookPayload', () => {
     expect(labelsFingerprint({ target: 'm:8080', alertname: 'A' })).toBe(a);
     expect(labelsFingerprint({ alertname: 'A', target: 'n:8080' })).not.toBe(a);
     // The separator keeps ("ab","c") apart from ("a","bc").
-    expect(labelsFingerprint({ ab: 'c' })).not.toBe(labelsFingerprint({ a: 'bc' }));
+    expect(labelsFingerprint({ ab: 'c' })).not.toBe(
+      labelsFingerprint({ a: 'bc' }),
+    );
     expect(a).toMatch(/^[0-9a-f]{16}$/);
   });
 
@@ -59,9 +77,18 @@ describe('parseWebhookPayload', () => {
     [null, '(body): must be a JSON object'],
     [{ ...webhookBody([]), version: 4 }, 'version: must be a string'],
     [{ ...webhookBody([]), groupKey: undefined }, 'groupKey: must be a string'],
-    [{ ...webhookBody([]), status: 'pending' }, 'status: must be "firing" or "resolved"'],
-    [{ ...webhookBody([]), truncatedAlerts: -1 }, 'truncatedAlerts: must be a whole number >= 0'],
-    [{ ...webhookBody([]), commonLabels: { a: 1 } }, 'commonLabels.a: must be a string'],
+    [
+      { ...webhookBody([]), status: 'pending' },
+      'status: must be "firing" or "resolved"',
+    ],
+    [
+      { ...webhookBody([]), truncatedAlerts: -1 },
+      'truncatedAlerts: must be a whole number >= 0',
+    ],
+    [
+      { ...webhookBody([]), commonLabels: { a: 1 } },
+      'commonLabels.a: must be a string',
+    ],
     [{ ...webhookBody([]), alerts: [42] }, 'alerts[0]: must be an object'],
   ])('refuses %j', (body, message) => {
     expect(() => parseWebhookPayload(body)).toThrow(new PayloadError(message));
@@ -70,11 +97,14 @@ describe('parseWebhookPayload', () => {
   it('names the field of a bad alert', () => {
     const body = webhookBody([{ labels: modelServerDown() }]);
     const alert = (body.alerts as Array<Record<string, unknown>>)[0]!;
-    expect(() => parseWebhookPayload({ ...body, alerts: [{ ...alert, startsAt: 17 }] })).toThrow(
-      'alerts[0].startsAt: must be a string',
-    );
     expect(() =>
-      parseWebhookPayload({ ...body, alerts: [{ ...alert, labels: { ...modelServerDown(), target: null } }] }),
+      parseWebhookPayload({ ...body, alerts: [{ ...alert, startsAt: 17 }] }),
+    ).toThrow('alerts[0].startsAt: must be a string');
+    expect(() =>
+      parseWebhookPayload({
+        ...body,
+        alerts: [{ ...alert, labels: { ...modelServerDown(), target: null } }],
+      }),
     ).toThrow('alerts[0].labels.target: must be a string');
   });
 });

@@ -18,7 +18,9 @@ export interface AlertInput {
 }
 
 /** Labels of InferenceModelServerDown for one probed target. */
-export function modelServerDown(target = 'model-server:8080'): Record<string, string> {
+export function modelServerDown(
+  target = 'model-server:8080',
+): Record<string, string> {
   return {
     alertname: 'InferenceModelServerDown',
     action: 'restart',
@@ -31,7 +33,10 @@ export function modelServerDown(target = 'model-server:8080'): Record<string, st
 }
 
 /** Labels of InferenceQPSDrop for one model and scene. */
-export function qpsDrop(model = 'item-cf', scene = 'homepage'): Record<string, string> {
+export function qpsDrop(
+  model = 'item-cf',
+  scene = 'homepage',
+): Record<string, string> {
   return {
     alertname: 'InferenceQPSDrop',
     action: 'failover',
@@ -50,7 +55,8 @@ const ANNOTATIONS: Record<string, Record<string, string>> = {
     runbook_url: 'docs/runbooks.md#inferencemodelserverdown',
   },
   InferenceQPSDrop: {
-    summary: 'Requests to a model fell far below the same time yesterday and last week.',
+    summary:
+      'Requests to a model fell far below the same time yesterday and last week.',
     runbook_url: 'docs/runbooks.md#inferenceqpsdrop',
   },
 };
@@ -66,7 +72,9 @@ function groupKeyOf(labels: Record<string, string>): string {
 function common(alerts: AlertInput[]): Record<string, string> {
   const first = alerts[0]?.labels ?? {};
   return Object.fromEntries(
-    Object.entries(first).filter(([k, v]) => alerts.every((a) => a.labels[k] === v)),
+    Object.entries(first).filter(([k, v]) =>
+      alerts.every((a) => a.labels[k] === v),
+    ),
   );
 }
 
@@ -88,8 +96,12 @@ export function webhookBody(alerts: AlertInput[]): Record<string, unknown> {
         labels: a.labels,
         annotations: ANNOTATIONS[a.labels.alertname ?? ''] ?? {},
         startsAt: a.startsAt ?? '2026-12-04T09:58:00.123456789Z',
-        endsAt: status === 'firing' ? '0001-01-01T00:00:00Z' : '2026-12-04T10:14:00.5Z',
-        generatorURL: 'http://prometheus:9090/graph?g0.expr=inference_probe_up%7Bjob%3D%22inference-exporter%22%7D+%3D%3D+0&g0.tab=1',
+        endsAt:
+          status === 'firing'
+            ? '0001-01-01T00:00:00Z'
+            : '2026-12-04T10:14:00.5Z',
+        generatorURL:
+          'http://prometheus:9090/graph?g0.expr=inference_probe_up%7Bjob%3D%22inference-exporter%22%7D+%3D%3D+0&g0.tab=1',
         fingerprint: a.fingerprint ?? `a1b2c3d4e5f6a7b${i}`,
       };
     }),

@@ -23,12 +23,17 @@ export interface Receiver {
   /** The audit lines only. */
   decisions(): Array<Record<string, unknown>>;
   clock: { ms: number };
-  post(body: unknown, headers?: Record<string, string>): Promise<globalThis.Response>;
+  post(
+    body: unknown,
+    headers?: Record<string, string>,
+  ): Promise<globalThis.Response>;
   close(): Promise<void>;
 }
 
 /** A rule with defaults filled in, overridden by `fields`. */
-export function rule(fields: Partial<RemediationRule> & Pick<RemediationRule, 'name'>): RemediationRule {
+export function rule(
+  fields: Partial<RemediationRule> & Pick<RemediationRule, 'name'>,
+): RemediationRule {
   return {
     match: { alertname: 'InferenceModelServerDown', action: 'restart' },
     action: {
@@ -51,7 +56,10 @@ export async function startReceiver(
   runAction?: ActionRunner,
 ): Promise<Receiver> {
   const lines: Array<Record<string, unknown>> = [];
-  const log = createLogger({ format: 'json', write: (l) => lines.push(JSON.parse(l)) });
+  const log = createLogger({
+    format: 'json',
+    write: (l) => lines.push(JSON.parse(l)),
+  });
   const store = new MetricStore();
   const clock = { ms: Date.parse('2026-12-04T10:00:00Z') };
   const app = express();
@@ -92,7 +100,8 @@ export async function startReceiver(
 /** The value of one sample in the store's text exposition, or undefined. */
 export function sample(store: MetricStore, series: string): number | undefined {
   for (const line of store.render('prometheus').split('\n')) {
-    if (line.startsWith(series + ' ')) return Number(line.slice(series.length + 1));
+    if (line.startsWith(series + ' '))
+      return Number(line.slice(series.length + 1));
   }
   return undefined;
 }

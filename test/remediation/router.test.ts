@@ -18,7 +18,12 @@ function recordingRunner(calls: Call[], ok = true): ActionRunner {
     calls.push({ action, rule: ruleName, alert });
     return ok
       ? { ok: true, result: 'exit=0', exitCode: 0 }
-      : { ok: false, result: 'exit=1', exitCode: 1, detail: 'service not found' };
+      : {
+          ok: false,
+          result: 'exit=1',
+          exitCode: 1,
+          detail: 'service not found',
+        };
   };
 }
 
@@ -43,18 +48,26 @@ afterEach(async () => receiver?.close());
 async function decide(body: unknown): Promise<Array<Record<string, unknown>>> {
   const res = await receiver.post(body);
   expect(res.status).toBe(200);
-  const answer = (await res.json()) as { decisions: Array<Record<string, unknown>> };
+  const answer = (await res.json()) as {
+    decisions: Array<Record<string, unknown>>;
+  };
   return answer.decisions;
 }
 
-const decisionsOf = (records: Array<Record<string, unknown>>) => records.map((r) => r.decision);
+const decisionsOf = (records: Array<Record<string, unknown>>) =>
+  records.map((r) => r.decision);
 
 describe('POST /-/remediate decisions', () => {
   it('runs the matching rule once for a firing alert and audits it', async () => {
     const calls: Call[] = [];
-    receiver = await startReceiver({ rules: [FAILOVER, RESTART] }, recordingRunner(calls));
+    receiver = await startReceiver(
+      { rules: [FAILOVER, RESTART] },
+      recordingRunner(calls),
+    );
 
-    const answer = await decide(webhookBody([{ labels: modelServerDown(), fingerprint: 'f00d' }]));
+    const answer = await decide(
+      webhookBody([{ labels: modelServerDown(), fingerprint: 'f00d' }]),
+    );
 
     expect(answer).toEqual([
       {
@@ -83,11 +96,25 @@ describe('POST /-/remediate decisions', () => {
       exit_code: 0,
     });
     const base = 'inference_remediation_decisions_total';
-    expect(sample(receiver.store, `${base}{rule="restart-model-server",decision="run"}`)).toBe(1);
-    expect(sample(receiver.store, `${base}{rule="failover-recommender",decision="run"}`)).toBe(0);
-    expect(sample(receiver.store, `${base}{rule="none",decision="no_rule"}`)).toBe(0);
+    expect(
+      sample(
+        receiver.store,
+        `${base}{rule="restart-model-server",decision="run"}`,
+      ),
+    ).toBe(1);
+    expect(
+      sample(
+        receiver.store,
+        `${base}{rule="failover-recommender",decision="run"}`,
+      ),
+    ).toBe(0);
+    expect(
+      sample(receiver.store, `${base}{rule="none",decision="no_rule"}`),
+    ).toBe(0);
     const duration = 'inference_remediation_action_duration_seconds_count';
-    expect(sample(receiver.store, `${duration}{rule="restart-model-server"}`)).toBe(1);
+    expect(
+      sample(receiver.store, `${duration}{rule="restart-model-server"}`),
+    ).toBe(1);
     const check = promtoolCheckMetrics(receiver.store.render('prometheus'));
     expect(check.output).toBe('');
     expect(check.status).toBe(0);
@@ -95,8 +122,13 @@ describe('POST /-/remediate decisions', () => {
 
   it('skips the same alert inside its cooldown and acts again after it', async () => {
     const calls: Call[] = [];
-    receiver = await startReceiver({ rules: [RESTART] }, recordingRunner(calls));
-    const body = webhookBody([{ labels: modelServerDown(), fingerprint: 'f00d' }]);
+    receiver = await startReceiver(
+      { rules: [RESTART] },
+      recordingRunner(calls),
+    );
+    const body = webhookBody([
+      { labels: modelServerDown(), fingerprint: 'f00d' },
+    ]);
 
     expect(decisionsOf(await decide(body))).toEqual(['run']);
     receiver.clock.ms += 599_999;
@@ -105,15 +137,26 @@ describe('POST /-/remediate decisions', () => {
     expect(decisionsOf(await decide(body))).toEqual(['run']);
 
     expect(calls).toHaveLength(2);
-    expect(decisionsOf(receiver.decisions())).toEqual(['run', 'skipped_cooldown', 'run']);
-    const series = 'inference_remediation_decisions_total{rule="restart-model-server",decision="skipped_cooldown"}';
+    expect(decisionsOf(receiver.decisions())).toEqual([
+      'run',
+      'skipped_cooldown',
+      'run',
+    ]);
+    const series =
+      'inference_remediation_decisions_total{rule="restart-model-server",decision="skipped_cooldown"}';
     expect(sample(receiver.store, series)).toBe(1);
   });
 
   it('applies the cooldown to alerts sharing the cooldown_by labels', async () => {
     const calls: Call[] = [];
-    const byTarget = rule({ name: 'restart-by-target', cooldownBy: ['target'] });
-    receiver = await startReceiver({ rules: [byTarget] }, recordingRunner(calls));
+    const byTarget = rule({
+      name: 'restart-by-target',
+      cooldownBy: ['target'],
+    });
+    receiver = await startReceiver(
+      { rules: [byTarget] },
+      recordingRunner(calls),
+    );
 
     // Same target from two exporters: two fingerprints, one model server.
     const fromOther = { ...modelServerDown(), instance: 'exporter-b:10464' };
@@ -122,7 +165,11 @@ describe('POST /-/remediate decisions', () => {
       { labels: fromOther, fingerprint: 'bbbb' },
       { labels: modelServerDown('model-server-2:8080'), fingerprint: 'cccc' },
     ]);
-    expect(decisionsOf(await decide(body))).toEqual(['run', 'skipped_cooldown', 'run']);
+    expect(decisionsOf(await decide(body))).toEqual([
+      'run',
+      'skipped_cooldown',
+      'run',
+    ]);
     expect(calls.map((c) => c.alert.fingerprint)).toEqual(['aaaa', 'cccc']);
   });
 
@@ -138,10 +185,16 @@ describe('POST /-/remediate decisions', () => {
       { labels: modelServerDown('b:8080'), fingerprint: '03' },
     ]);
 
-    expect(decisionsOf(await decide(body))).toEqual(['run', 'run', 'skipped_rate_limit']);
+    expect(decisionsOf(await decide(body))).toEqual([
+      'run',
+      'run',
+      'skipped_rate_limit',
+    ]);
     // An hour after the first two, the third gets its turn.
     receiver.clock.ms += 3_600_000;
-    const third = webhookBody([{ labels: modelServerDown('b:8080'), fingerprint: '03' }]);
+    const third = webhookBody([
+      { labels: modelServerDown('b:8080'), fingerprint: '03' },
+    ]);
     expect(decisionsOf(await decide(third))).toEqual(['run']);
     expect(calls).toHaveLength(3);
   });
@@ -149,20 +202,33 @@ describe('POST /-/remediate decisions', () => {
   it('caps actions per hour for one rule without holding back others', async () => {
     const calls: Call[] = [];
     const once = { ...RESTART, maxActionsPerHour: 1 };
-    receiver = await startReceiver({ rules: [once, FAILOVER] }, recordingRunner(calls));
+    receiver = await startReceiver(
+      { rules: [once, FAILOVER] },
+      recordingRunner(calls),
+    );
     const body = webhookBody([
       { labels: modelServerDown('a:8080'), fingerprint: '01' },
       { labels: modelServerDown('b:8080'), fingerprint: '02' },
       { labels: qpsDrop(), fingerprint: '03' },
     ]);
 
-    expect(decisionsOf(await decide(body))).toEqual(['run', 'skipped_rate_limit', 'run']);
-    expect(calls.map((c) => c.rule)).toEqual(['restart-model-server', 'failover-recommender']);
+    expect(decisionsOf(await decide(body))).toEqual([
+      'run',
+      'skipped_rate_limit',
+      'run',
+    ]);
+    expect(calls.map((c) => c.rule)).toEqual([
+      'restart-model-server',
+      'failover-recommender',
+    ]);
   });
 
   it('decides and logs in dry-run mode but runs nothing', async () => {
     const calls: Call[] = [];
-    receiver = await startReceiver({ rules: [RESTART, FAILOVER], dryRun: true }, recordingRunner(calls));
+    receiver = await startReceiver(
+      { rules: [RESTART, FAILOVER], dryRun: true },
+      recordingRunner(calls),
+    );
     const body = webhookBody([
       { labels: modelServerDown(), fingerprint: '01' },
       { labels: qpsDrop(), fingerprint: '02' },
@@ -177,16 +243,26 @@ describe('POST /-/remediate decisions', () => {
       ],
     ]);
     // A dry run keeps the same brakes as a real one.
-    expect(decisionsOf(await decide(body))).toEqual(['skipped_cooldown', 'skipped_cooldown']);
+    expect(decisionsOf(await decide(body))).toEqual([
+      'skipped_cooldown',
+      'skipped_cooldown',
+    ]);
     expect(calls).toHaveLength(0);
     expect(receiver.decisions()).toHaveLength(4);
   });
 
   it('never acts on resolved alerts', async () => {
     const calls: Call[] = [];
-    receiver = await startReceiver({ rules: [RESTART] }, recordingRunner(calls));
+    receiver = await startReceiver(
+      { rules: [RESTART] },
+      recordingRunner(calls),
+    );
     const body = webhookBody([
-      { labels: modelServerDown('a:8080'), fingerprint: '01', status: 'resolved' },
+      {
+        labels: modelServerDown('a:8080'),
+        fingerprint: '01',
+        status: 'resolved',
+      },
       { labels: modelServerDown('b:8080'), fingerprint: '02' },
     ]);
 
@@ -200,22 +276,31 @@ describe('POST /-/remediate decisions', () => {
 
   it('records alerts no rule matches under rule "none"', async () => {
     const calls: Call[] = [];
-    receiver = await startReceiver({ rules: [RESTART] }, recordingRunner(calls));
+    receiver = await startReceiver(
+      { rules: [RESTART] },
+      recordingRunner(calls),
+    );
     const labels = { ...modelServerDown(), alertname: 'InferenceLatencyHigh' };
 
     const answer = await decide(webhookBody([{ labels, fingerprint: '01' }]));
     expect(answer[0]).toMatchObject({ decision: 'no_rule', rule: 'none' });
     expect(answer[0]!.action).toBeUndefined();
     expect(calls).toHaveLength(0);
-    const series = 'inference_remediation_decisions_total{rule="none",decision="no_rule"}';
+    const series =
+      'inference_remediation_decisions_total{rule="none",decision="no_rule"}';
     expect(sample(receiver.store, series)).toBe(1);
   });
 
   it('records a failing action as failed, logged as a warning', async () => {
     const calls: Call[] = [];
-    receiver = await startReceiver({ rules: [RESTART] }, recordingRunner(calls, false));
+    receiver = await startReceiver(
+      { rules: [RESTART] },
+      recordingRunner(calls, false),
+    );
 
-    const answer = await decide(webhookBody([{ labels: modelServerDown(), fingerprint: '01' }]));
+    const answer = await decide(
+      webhookBody([{ labels: modelServerDown(), fingerprint: '01' }]),
+    );
     expect(answer[0]).toMatchObject({ decision: 'failed', result: 'exit=1' });
     expect(receiver.decisions()[0]).toMatchObject({
       level: 'warn',
@@ -225,18 +310,29 @@ describe('POST /-/remediate decisions', () => {
     });
     // A failed attempt still starts the cooldown, so a broken restart is
     // not retried on every notification.
-    expect(decisionsOf(await decide(webhookBody([{ labels: modelServerDown(), fingerprint: '01' }])))).toEqual([
-      'skipped_cooldown',
-    ]);
+    expect(
+      decisionsOf(
+        await decide(
+          webhookBody([{ labels: modelServerDown(), fingerprint: '01' }]),
+        ),
+      ),
+    ).toEqual(['skipped_cooldown']);
   });
 
   it('writes exactly one audit line per alert', async () => {
-    receiver = await startReceiver({ rules: [RESTART], maxActionsPerHour: 1 }, recordingRunner([]));
+    receiver = await startReceiver(
+      { rules: [RESTART], maxActionsPerHour: 1 },
+      recordingRunner([]),
+    );
     const body = webhookBody([
       { labels: modelServerDown('a:8080'), fingerprint: '01' },
       { labels: modelServerDown('a:8080'), fingerprint: '01' },
       { labels: modelServerDown('b:8080'), fingerprint: '02' },
-      { labels: modelServerDown('c:8080'), fingerprint: '03', status: 'resolved' },
+      {
+        labels: modelServerDown('c:8080'),
+        fingerprint: '03',
+        status: 'resolved',
+      },
       { labels: { alertname: 'Watchdog' }, fingerprint: '04' },
     ]);
 
@@ -249,7 +345,14 @@ describe('POST /-/remediate decisions', () => {
       'no_rule',
     ]);
     for (const line of receiver.decisions()) {
-      expect(Object.keys(line)).toEqual(expect.arrayContaining(['decision', 'alertname', 'rule', 'fingerprint']));
+      expect(Object.keys(line)).toEqual(
+        expect.arrayContaining([
+          'decision',
+          'alertname',
+          'rule',
+          'fingerprint',
+        ]),
+      );
     }
   });
 });
@@ -259,7 +362,9 @@ describe('POST /-/remediate refusals', () => {
     receiver = await startReceiver({ rules: [RESTART] });
     const res = await receiver.post('{"version": "4", "alerts": [');
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: string }).error).toMatch(/^malformed JSON/);
+    expect(((await res.json()) as { error: string }).error).toMatch(
+      /^malformed JSON/,
+    );
     expect(receiver.decisions()).toHaveLength(0);
   });
 
@@ -272,38 +377,60 @@ describe('POST /-/remediate refusals', () => {
       'alerts[0].labels.alertname: must be a non-empty string',
     ],
     [
-      { ...webhookBody([]), alerts: [{ ...(webhookBody([{ labels: modelServerDown() }]).alerts as object[])[0]!, status: 'pending' }] },
+      {
+        ...webhookBody([]),
+        alerts: [
+          {
+            ...(
+              webhookBody([{ labels: modelServerDown() }]).alerts as object[]
+            )[0]!,
+            status: 'pending',
+          },
+        ],
+      },
       'alerts[0].status: must be "firing" or "resolved"',
     ],
-  ])('refuses a payload of the wrong shape with 400 naming the field', async (body, message) => {
-    receiver = await startReceiver({ rules: [RESTART] });
-    const res = await receiver.post(body);
-    expect(res.status).toBe(400);
-    const { error } = (await res.json()) as { error: string };
-    expect(error).toBe(`not an Alertmanager webhook payload: ${message}`);
-    expect(receiver.decisions()).toHaveLength(0);
-  });
+  ])(
+    'refuses a payload of the wrong shape with 400 naming the field',
+    async (body, message) => {
+      receiver = await startReceiver({ rules: [RESTART] });
+      const res = await receiver.post(body);
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as { error: string };
+      expect(error).toBe(`not an Alertmanager webhook payload: ${message}`);
+      expect(receiver.decisions()).toHaveLength(0);
+    },
+  );
 
   it('refuses bodies that are not JSON with 415', async () => {
     receiver = await startReceiver({ rules: [RESTART] });
     const body = JSON.stringify(webhookBody([{ labels: modelServerDown() }]));
-    for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }]) {
+    for (const headers of [
+      { 'content-type': 'text/plain' },
+      { 'content-type': 'application/x-www-form-urlencoded' },
+    ]) {
       const res = await receiver.post(body, headers);
       expect(res.status).toBe(415);
-      expect(((await res.json()) as { error: string }).error).toBe('Content-Type must be application/json');
+      expect(((await res.json()) as { error: string }).error).toBe(
+        'Content-Type must be application/json',
+      );
     }
     expect(receiver.decisions()).toHaveLength(0);
   });
 
   it('refuses bodies over the limit with 413', async () => {
     receiver = await startReceiver({ rules: [RESTART], maxBodyBytes: 2048 });
-    const many = Array.from({ length: 20 }, (_, i) => ({ labels: modelServerDown(`m${i}:8080`) }));
+    const many = Array.from({ length: 20 }, (_, i) => ({
+      labels: modelServerDown(`m${i}:8080`),
+    }));
     const body = JSON.stringify(webhookBody(many));
     expect(body.length).toBeGreaterThan(2048);
 
     const res = await receiver.post(body);
     expect(res.status).toBe(413);
-    expect(((await res.json()) as { error: string }).error).toBe('body larger than 2048 bytes');
+    expect(((await res.json()) as { error: string }).error).toBe(
+      'body larger than 2048 bytes',
+    );
     expect(receiver.decisions()).toHaveLength(0);
   });
 

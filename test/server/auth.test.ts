@@ -9,20 +9,33 @@ const bobHash = bcrypt.hashSync('builder', 4);
 describe('parseBasicCredentials', () => {
   it('splits at the first colon, so passwords may contain colons', () => {
     // base64("alice:a:b") computed with `printf 'alice:a:b' | base64`.
-    expect(parseBasicCredentials('Basic YWxpY2U6YTpi')).toEqual({ user: 'alice', password: 'a:b' });
-    expect(parseBasicCredentials('basic   YWxpY2U6YTpi')).toEqual({ user: 'alice', password: 'a:b' });
+    expect(parseBasicCredentials('Basic YWxpY2U6YTpi')).toEqual({
+      user: 'alice',
+      password: 'a:b',
+    });
+    expect(parseBasicCredentials('basic   YWxpY2U6YTpi')).toEqual({
+      user: 'alice',
+      password: 'a:b',
+    });
   });
 
-  it.each([undefined, '', 'Bearer abc', 'Basic', 'Basic bm9jb2xvbg==' /* "nocolon" */])(
-    'refuses %j',
-    (header) => {
-      expect(parseBasicCredentials(header)).toBeUndefined();
-    },
-  );
+  it.each([
+    undefined,
+    '',
+    'Bearer abc',
+    'Basic',
+    'Basic bm9jb2xvbg==' /* "nocolon" */,
+  ])('refuses %j', (header) => {
+    expect(parseBasicCredentials(header)).toBeUndefined();
+  });
 });
 
 describe('BasicAuth', () => {
-  const users = () => new Map([['alice', aliceHash], ['bob', bobHash]]);
+  const users = () =>
+    new Map([
+      ['alice', aliceHash],
+      ['bob', bobHash],
+    ]);
 
   it('accepts each user with their own password only', async () => {
     const auth = new BasicAuth(users());
@@ -33,7 +46,9 @@ describe('BasicAuth', () => {
   });
 
   it('accepts $2y$ hashes as htpasswd writes them', async () => {
-    const auth = new BasicAuth(new Map([['alice', aliceHash.replace(/^\$2b\$/, '$2y$')]]));
+    const auth = new BasicAuth(
+      new Map([['alice', aliceHash.replace(/^\$2b\$/, '$2y$')]]),
+    );
     expect(await auth.verify('alice', 'wonderland')).toBe(true);
   });
 

@@ -32,27 +32,74 @@ export interface TestCertificates {
 }
 
 function openssl(dir: string, args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('openssl', args, {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 }
 
-const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+const EC = [
+  '-newkey',
+  'ec',
+  '-pkeyopt',
+  'ec_paramgen_curve:prime256v1',
+  '-nodes',
+];
 
 function makeCa(dir: string, name: string): void {
   openssl(dir, [
-    'req', '-x509', ...EC, '-keyout', `${name}.key`, '-out', `${name}.crt`,
-    '-days', '2', '-subj', `/CN=${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    ...EC,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
 }
 
 /** A leaf certificate signed by `ca`, valid from now for two days. */
-function makeLeaf(dir: string, ca: string, name: string, extensions: string): void {
-  openssl(dir, ['req', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
+function makeLeaf(
+  dir: string,
+  ca: string,
+  name: string,
+  extensions: string,
+): void {
+  openssl(dir, [
+    'req',
+    ...EC,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    `/CN=${name}`,
+  ]);
   writeFileSync(join(dir, `${name}.ext`), extensions);
   openssl(dir, [
-    'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`,
-    '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.crt`,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.crt`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    `${name}.ext`,
+    '-out',
+    `${name}.crt`,
   ]);
 }
 
@@ -65,18 +112,52 @@ function makeExpired(dir: string, ca: string, name: string): void {
   writeFileSync(
     join(dir, 'ca.cnf'),
     [
-      '[ca]', 'default_ca = test', '[test]',
-      `dir = ${db}`, 'database = $dir/index.txt', 'serial = $dir/serial',
-      'new_certs_dir = $dir', 'default_md = sha256', 'policy = any',
-      'x509_extensions = client', 'unique_subject = no',
-      '[any]', 'commonName = supplied', '[client]', 'extendedKeyUsage = clientAuth', '',
+      '[ca]',
+      'default_ca = test',
+      '[test]',
+      `dir = ${db}`,
+      'database = $dir/index.txt',
+      'serial = $dir/serial',
+      'new_certs_dir = $dir',
+      'default_md = sha256',
+      'policy = any',
+      'x509_extensions = client',
+      'unique_subject = no',
+      '[any]',
+      'commonName = supplied',
+      '[client]',
+      'extendedKeyUsage = clientAuth',
+      '',
     ].join('\n'),
   );
-  openssl(dir, ['req', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
   openssl(dir, [
-    'ca', '-batch', '-config', 'ca.cnf', '-cert', `${ca}.crt`, '-keyfile', `${ca}.key`,
-    '-startdate', '20200101000000Z', '-enddate', '20210101000000Z',
-    '-notext', '-in', `${name}.csr`, '-out', `${name}.crt`,
+    'req',
+    ...EC,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    `/CN=${name}`,
+  ]);
+  openssl(dir, [
+    'ca',
+    '-batch',
+    '-config',
+    'ca.cnf',
+    '-cert',
+    `${ca}.crt`,
+    '-keyfile',
+    `${ca}.key`,
+    '-startdate',
+    '20200101000000Z',
+    '-enddate',
+    '20210101000000Z',
+    '-notext',
+    '-in',
+    `${name}.csr`,
+    '-out',
+    `${name}.crt`,
   ]);
 }
 
@@ -84,7 +165,8 @@ function makeExpired(dir: string, ca: string, name: string): void {
 export function makeTestCertificates(dir: string): TestCertificates {
   makeCa(dir, 'ca');
   makeCa(dir, 'other-ca');
-  const serverExt = 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n';
+  const serverExt =
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n';
   makeLeaf(dir, 'ca', 'server', serverExt);
   makeLeaf(dir, 'other-ca', 'other-server', serverExt);
   makeLeaf(dir, 'ca', 'client', 'extendedKeyUsage=clientAuth\n');

@@ -7,7 +7,10 @@ import {
 
 /** Cumulative buckets from [bound, count] pairs. */
 function buckets(...pairs: Array<[number, number]>): CumulativeBucket[] {
-  return pairs.map(([upperBound, cumulativeCount]) => ({ upperBound, cumulativeCount }));
+  return pairs.map(([upperBound, cumulativeCount]) => ({
+    upperBound,
+    cumulativeCount,
+  }));
 }
 
 // 2 observations <= 0.1, 4 in (0.1, 0.5], 2 in (0.5, 1], 2 above 1.
@@ -54,7 +57,9 @@ describe('histogramQuantile', () => {
     expect(histogramQuantile(0.5, buckets([0.1, 1], [1, 2]))).toBeNaN();
     expect(histogramQuantile(0.5, buckets([Infinity, 4]))).toBeNaN();
     expect(histogramQuantile(0, TEN)).toBe(0);
-    expect(histogramQuantile(0, buckets([0.1, 0], [0.5, 4], [Infinity, 4]))).toBe(0);
+    expect(
+      histogramQuantile(0, buckets([0.1, 0], [0.5, 4], [Infinity, 4])),
+    ).toBe(0);
   });
 
   it('raises a count that dips below the bucket before it', () => {

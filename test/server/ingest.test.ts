@@ -9,7 +9,10 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runReplay } from '../../src/demo/replay.js';
 import { Recorder } from '../../src/metrics/recorder.js';
 import { MetricStore } from '../../src/metrics/store.js';
-import { ingestRouter, type IngestRouterOptions } from '../../src/server/ingest.js';
+import {
+  ingestRouter,
+  type IngestRouterOptions,
+} from '../../src/server/ingest.js';
 import { SLICE_PATH } from '../demo/retail-rows.js';
 import { promtoolCheckMetrics, sum } from '../e2e/helpers.js';
 
@@ -19,7 +22,12 @@ const REQUESTS = 'inference_ingest_requests_total';
 
 interface Pusher {
   store: MetricStore;
-  post(path: string, body: string | Readable, type?: string, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
+  post(
+    path: string,
+    body: string | Readable,
+    type?: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
   metrics(): string;
 }
 
@@ -33,7 +41,9 @@ afterEach(async () => {
 });
 
 /** The push router on a fresh app on loopback, with its own store and recorder. */
-async function startPusher(options: Partial<IngestRouterOptions> = {}): Promise<Pusher> {
+async function startPusher(
+  options: Partial<IngestRouterOptions> = {},
+): Promise<Pusher> {
   const store = new MetricStore();
   const recorder = new Recorder(store, {
     k: [5, 10],
@@ -57,7 +67,11 @@ async function startPusher(options: Partial<IngestRouterOptions> = {}): Promise<
         headers: type === '' ? headers : { 'content-type': type, ...headers },
       });
       const text = await res.body.text();
-      return { status: res.statusCode, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+      return {
+        status: res.statusCode,
+        body: text ? JSON.parse(text) : undefined,
+        headers: res.headers,
+      };
     },
     metrics: () => store.render('prometheus'),
   };
@@ -88,11 +102,16 @@ describe('POST /ingest', () => {
       limit: 20,
       progress: false,
     });
-    replayLines = out.text().split('\n').filter((l) => l !== '');
+    replayLines = out
+      .text()
+      .split('\n')
+      .filter((l) => l !== '');
   });
 
   it('counts a replayed batch exactly as many lines of each kind as were pushed', async () => {
-    const kinds = replayLines.map((l) => (JSON.parse(l) as { type: string }).type);
+    const kinds = replayLines.map(
+      (l) => (JSON.parse(l) as { type: string }).type,
+    );
     const inference = kinds.filter((k) => k === 'inference').length;
     const feedback = kinds.filter((k) => k === 'feedback').length;
     expect(inference).toBe(20);
@@ -111,7 +130,9 @@ describe('POST /ingest', () => {
       errors_omitted: 0,
     });
     const text = pusher.metrics();
-    expect(sum(text, LINES, { result: 'parsed', reason: 'ok' })).toBe(inference + feedback);
+    expect(sum(text, LINES, { result: 'parsed', reason: 'ok' })).toBe(
+      inference + feedback,
+    );
     expect(sum(text, LINES)).toBe(inference + feedback);
     expect(sum(text, 'inference_requests_total')).toBe(inference);
     expect(sum(text, 'inference_feedback_events_total')).toBe(feedback);
@@ -130,7 +151,11 @@ describe('POST /ingest', () => {
     ].join('\r\n');
     const pusher = await startPusher();
 
-    const res = await pusher.post('/ingest', body, 'application/json; charset=utf-8');
+    const res = await pusher.post(
+      '/ingest',
+      body,
+      'application/json; charset=utf-8',
+    );
 
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -146,10 +171,16 @@ describe('POST /ingest', () => {
     });
     const text = pusher.metrics();
     expect(sum(text, LINES, { result: 'parsed', reason: 'ok' })).toBe(2);
-    expect(sum(text, LINES, { result: 'malformed', reason: 'not_json' })).toBe(1);
-    expect(sum(text, LINES, { result: 'malformed', reason: 'missing_field' })).toBe(1);
+    expect(sum(text, LINES, { result: 'malformed', reason: 'not_json' })).toBe(
+      1,
+    );
+    expect(
+      sum(text, LINES, { result: 'malformed', reason: 'missing_field' }),
+    ).toBe(1);
     expect(sum(text, LINES, { result: 'skipped', reason: 'blank' })).toBe(1);
-    expect(sum(text, LINES, { result: 'skipped', reason: 'other_type' })).toBe(1);
+    expect(sum(text, LINES, { result: 'skipped', reason: 'other_type' })).toBe(
+      1,
+    );
   });
 
   it('answers 400 when every line is rejected, listing only the first errors', async () => {
@@ -172,18 +203,26 @@ describe('POST /ingest', () => {
       errors_omitted: 2,
     });
     expect(sum(pusher.metrics(), LINES, { result: 'malformed' })).toBe(5);
-    expect(sum(pusher.metrics(), REQUESTS, { route: '/ingest', code: '400' })).toBe(1);
+    expect(
+      sum(pusher.metrics(), REQUESTS, { route: '/ingest', code: '400' }),
+    ).toBe(1);
   });
 
   it('marks a line over the line limit too_long', async () => {
     const pusher = await startPusher({ maxLineBytes: 64 });
-    const long = JSON.stringify({ type: 'inference', model: 'm', items: ['x'.repeat(100)] });
+    const long = JSON.stringify({
+      type: 'inference',
+      model: 'm',
+      items: ['x'.repeat(100)],
+    });
     const short = '{"type":"inference","model":"m"}';
 
     const res = await pusher.post('/ingest', `${short}\n${long}`);
 
     expect(res.body.errors).toEqual([{ line: 2, reason: 'too_long' }]);
-    expect(sum(pusher.metrics(), LINES, { result: 'malformed', reason: 'too_long' })).toBe(1);
+    expect(
+      sum(pusher.metrics(), LINES, { result: 'malformed', reason: 'too_long' }),
+    ).toBe(1);
   });
 
   it('refuses a body declared over the limit with 413, naming the limit, recording nothing', async () => {
@@ -217,13 +256,19 @@ describe('POST /ingest', () => {
     const pusher = await startPusher();
     const line = '{"type":"inference","model":"m"}';
 
-    const form = await pusher.post('/ingest', line, 'application/x-www-form-urlencoded');
+    const form = await pusher.post(
+      '/ingest',
+      line,
+      'application/x-www-form-urlencoded',
+    );
     const none = await pusher.post('/ingest', line, '');
     const empty = await pusher.post('/ingest', '');
     const blank = await pusher.post('/ingest', '\n \n\n');
 
     expect(form.status).toBe(415);
-    expect(form.body.error).toContain('application/x-www-form-urlencoded not accepted');
+    expect(form.body.error).toContain(
+      'application/x-www-form-urlencoded not accepted',
+    );
     expect(form.body.error).toContain(NDJSON);
     expect(none.status).toBe(415);
     expect(empty.status).toBe(400);
@@ -240,12 +285,21 @@ describe('POST /data', () => {
   const JSON_TYPE = 'application/json';
 
   function pushedLines(text: string): string[] {
-    return text.split('\n').filter((l) => l.startsWith('inference_pushed_value{'));
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith('inference_pushed_value{'));
   }
 
   it('keeps the numbers of a flat object as gauges and counts what it ignores', async () => {
     const pusher = await startPusher({ now: () => 1_700_000_000_000 });
-    const body = { source: 'gpu-agent', model: 'm', cpu_usage: 0.3, gpu_mem: 123, ok: true, 'bad name': 1 };
+    const body = {
+      source: 'gpu-agent',
+      model: 'm',
+      cpu_usage: 0.3,
+      gpu_mem: 123,
+      ok: true,
+      'bad name': 1,
+    };
 
     const res = await pusher.post('/data', JSON.stringify(body), JSON_TYPE);
 
@@ -265,9 +319,19 @@ describe('POST /data', () => {
       'inference_pushed_value{source="gpu-agent",field="cpu_usage"} 0.3',
       'inference_pushed_value{source="gpu-agent",field="gpu_mem"} 123',
     ]);
-    expect(sum(text, 'inference_pushed_fields_ignored_total', { reason: 'not_number' })).toBe(2);
-    expect(sum(text, 'inference_pushed_fields_ignored_total', { reason: 'bad_name' })).toBe(1);
-    expect(text).toContain('inference_pushed_last_timestamp_seconds{source="gpu-agent"} 1700000000');
+    expect(
+      sum(text, 'inference_pushed_fields_ignored_total', {
+        reason: 'not_number',
+      }),
+    ).toBe(2);
+    expect(
+      sum(text, 'inference_pushed_fields_ignored_total', {
+        reason: 'bad_name',
+      }),
+    ).toBe(1);
+    expect(text).toContain(
+      'inference_pushed_last_timestamp_seconds{source="gpu-agent"} 1700000000',
+    );
     const check = promtoolCheckMetrics(text);
     expect(check.output).toBe('');
     expect(check.status).toBe(0);
@@ -276,9 +340,17 @@ describe('POST /data', () => {
   it('takes the source from the query string and overwrites earlier values', async () => {
     const pusher = await startPusher();
     await pusher.post('/data?source=edge-1', '{"queue":4}', JSON_TYPE);
-    const res = await pusher.post('/data?source=edge-1', '{"queue":7}', JSON_TYPE);
+    const res = await pusher.post(
+      '/data?source=edge-1',
+      '{"queue":7}',
+      JSON_TYPE,
+    );
 
-    expect(res.body).toMatchObject({ source: 'edge-1', accepted: 1, ignored: 0 });
+    expect(res.body).toMatchObject({
+      source: 'edge-1',
+      accepted: 1,
+      ignored: 0,
+    });
     expect(pushedLines(pusher.metrics())).toEqual([
       'inference_pushed_value{source="edge-1",field="queue"} 7',
     ]);
@@ -301,7 +373,11 @@ describe('POST /data', () => {
       expect(res.body.error, body).toContain(message);
     }
     expect(pushedLines(pusher.metrics())).toEqual([]);
-    const wrongType = await pusher.post('/data', '{"source":"a","cpu":1}', 'text/plain');
+    const wrongType = await pusher.post(
+      '/data',
+      '{"source":"a","cpu":1}',
+      'text/plain',
+    );
     expect(wrongType.status).toBe(415);
   });
 
@@ -309,7 +385,11 @@ describe('POST /data', () => {
     const pusher = await startPusher({ maxPushedSeries: 2 });
     await pusher.post('/data', '{"source":"a","x":1,"y":2}', JSON_TYPE);
 
-    const res = await pusher.post('/data', '{"source":"a","x":5,"z":3}', JSON_TYPE);
+    const res = await pusher.post(
+      '/data',
+      '{"source":"a","x":5,"z":3}',
+      JSON_TYPE,
+    );
 
     expect(res.body).toEqual({
       source: 'a',

@@ -74,11 +74,17 @@ function expectRowsMatch(rows: ShownRow[], status: StatusReport): void {
   expect(rows).toHaveLength(status.models.length);
   status.models.forEach((model, i) => {
     const row = rows[i]!;
-    expect([row.model, row.version, row.scene]).toEqual([model.model, model.version, model.scene]);
+    expect([row.model, row.version, row.scene]).toEqual([
+      model.model,
+      model.version,
+      model.scene,
+    ]);
     expect(row.sceneText).toBe(model.scene);
     for (const [field, format] of Object.entries(FORMATS)) {
       const value = model[field as keyof typeof model] as number | null;
-      expect(row.cells[field], `${model.model} ${field}`).toBe(value === null ? 'n/a' : format(value));
+      expect(row.cells[field], `${model.model} ${field}`).toBe(
+        value === null ? 'n/a' : format(value),
+      );
     }
   });
 }
@@ -94,7 +100,9 @@ describe.skipIf(!existsSync(CHROMIUM))(
     let later: string[];
 
     const status = async () =>
-      (await (await fetch(`${server.base}/exporter/api/v1/status`)).json()) as StatusReport;
+      (await (
+        await fetch(`${server.base}/exporter/api/v1/status`)
+      ).json()) as StatusReport;
 
     beforeAll(async () => {
       const lines = await replayLines(60);
@@ -108,13 +116,24 @@ describe.skipIf(!existsSync(CHROMIUM))(
         ...lines.slice(2 * third),
         failedLine(1, 'error', 730, '2010-12-02T23:00:00.000Z'),
         failedLine(2, 'timeout', 5000, '2010-12-02T23:00:00.000Z'),
-        JSON.stringify({ model: HOSTILE_MODEL, model_version: 'v"2', scene: 'home', latency_ms: 12 }),
+        JSON.stringify({
+          model: HOSTILE_MODEL,
+          model_version: 'v"2',
+          scene: 'home',
+          latency_ms: 12,
+        }),
       ];
 
       const store = live.store;
       store.gauge(defs.host.cpuUtilization).labels().set(0.375);
-      store.gauge(defs.host.memoryUsed).labels().set(3 * 2 ** 30);
-      store.gauge(defs.host.memoryTotal).labels().set(8 * 2 ** 30);
+      store
+        .gauge(defs.host.memoryUsed)
+        .labels()
+        .set(3 * 2 ** 30);
+      store
+        .gauge(defs.host.memoryTotal)
+        .labels()
+        .set(8 * 2 ** 30);
       store.gauge(defs.host.memoryUtilization).labels().set(0.4);
       store.gauge(defs.host.networkReceiveRate).labels('eth0').set(2048);
       store.gauge(defs.host.networkTransmitRate).labels('eth0').set(512);
@@ -138,7 +157,10 @@ describe.skipIf(!existsSync(CHROMIUM))(
         },
         '/exporter',
       );
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: CHROMIUM_ARGS,
+      });
       page = await browser.newPage();
       page.on('pageerror', (err) => pageErrors.push(String(err)));
       page.on('console', (msg) => {
@@ -155,14 +177,18 @@ describe.skipIf(!existsSync(CHROMIUM))(
     it('shows a row per model with the numbers of the JSON', async () => {
       await page.waitForSelector('tr[data-model]');
       expectRowsMatch(await shownRows(page), await status());
-      const captions = await page.$$eval('#models caption', (cs) => cs.map((c) => c.textContent));
+      const captions = await page.$$eval('#models caption', (cs) =>
+        cs.map((c) => c.textContent),
+      );
       expect(captions).toEqual([
         'Model cooccurrence, version v1',
         'Model popularity, version v1',
       ]);
       expect(await page.getAttribute('#live', 'aria-live')).toBe('polite');
       expect(await page.getAttribute('#live', 'aria-busy')).toBe('false');
-      expect(await page.$$eval('#models thead th[scope="col"]', (ths) => ths.length)).toBe(22);
+      expect(
+        await page.$$eval('#models thead th[scope="col"]', (ths) => ths.length),
+      ).toBe(22);
     });
 
     it('draws the sparklines as SVG paths through every reading', async () => {
@@ -173,17 +199,32 @@ describe.skipIf(!existsSync(CHROMIUM))(
         expect(row.paths.p99).toMatch(/^M/);
       }
       const labels = await page.$$eval('td[data-trend="qps"] svg', (svgs) =>
-        svgs.map((s) => `${s.getAttribute('role')}: ${s.getAttribute('aria-label')}`),
+        svgs.map(
+          (s) => `${s.getAttribute('role')}: ${s.getAttribute('aria-label')}`,
+        ),
       );
-      expect(labels[0]).toMatch(/^img: Requests per second over 2 readings: latest \d+\.\d\d, highest/);
+      expect(labels[0]).toMatch(
+        /^img: Requests per second over 2 readings: latest \d+\.\d\d, highest/,
+      );
     });
 
     it('shows host resources and probe state in words', async () => {
-      const host = await page.$$eval('#host td[data-field]', (tds) => tds.map((td) => td.textContent));
-      expect(host).toEqual(['37.5 %', '3.0 GiB of 8.0 GiB (40.0 %)', '2.0 KiB/s', '512 B/s']);
-      const probes = await page.$$eval('#probes tbody tr', (trs) => trs.map((tr) => tr.textContent));
+      const host = await page.$$eval('#host td[data-field]', (tds) =>
+        tds.map((td) => td.textContent),
+      );
+      expect(host).toEqual([
+        '37.5 %',
+        '3.0 GiB of 8.0 GiB (40.0 %)',
+        '2.0 KiB/s',
+        '512 B/s',
+      ]);
+      const probes = await page.$$eval('#probes tbody tr', (trs) =>
+        trs.map((tr) => tr.textContent),
+      );
       expect(probes).toEqual(['model-aup', 'model-bDOWN']);
-      const links = await page.$$eval('nav a', (as) => as.map((a) => (a as HTMLAnchorElement).href));
+      const links = await page.$$eval('nav a', (as) =>
+        as.map((a) => (a as HTMLAnchorElement).href),
+      );
       expect(links).toEqual([
         `${server.base}/exporter/metrics`,
         `${server.base}/exporter/-/healthy`,
@@ -199,21 +240,36 @@ describe.skipIf(!existsSync(CHROMIUM))(
       const now = await status();
       expect(now.models).toHaveLength(before.length + 1);
 
-      await page.waitForFunction((n) => document.querySelectorAll('tr[data-model]').length === n, now.models.length, {
-        timeout: 5000,
-      });
+      await page.waitForFunction(
+        (n) => document.querySelectorAll('tr[data-model]').length === n,
+        now.models.length,
+        {
+          timeout: 5000,
+        },
+      );
       const after = await shownRows(page);
       expectRowsMatch(after, now);
-      const popularity = (rows: ShownRow[]) => rows.find((r) => r.model === 'popularity' && r.scene === 'recommend')!;
-      expect(popularity(after).cells.errorRatio).not.toBe(popularity(before).cells.errorRatio);
-      expect(popularity(after).cells.qps).not.toBe(popularity(before).cells.qps);
+      const popularity = (rows: ShownRow[]) =>
+        rows.find((r) => r.model === 'popularity' && r.scene === 'recommend')!;
+      expect(popularity(after).cells.errorRatio).not.toBe(
+        popularity(before).cells.errorRatio,
+      );
+      expect(popularity(after).cells.qps).not.toBe(
+        popularity(before).cells.qps,
+      );
 
       const hostile = after.find((r) => r.model === HOSTILE_MODEL)!;
       expect(hostile.version).toBe('v"2');
-      const caption = await page.$$eval('#models caption', (cs) => cs.map((c) => c.textContent));
+      const caption = await page.$$eval('#models caption', (cs) =>
+        cs.map((c) => c.textContent),
+      );
       expect(caption).toContain(`Model ${HOSTILE_MODEL}, version v"2`);
       expect(await page.$$eval('img', (imgs) => imgs.length)).toBe(0);
-      expect(await page.evaluate(() => (window as unknown as { __injected?: number }).__injected)).toBeUndefined();
+      expect(
+        await page.evaluate(
+          () => (window as unknown as { __injected?: number }).__injected,
+        ),
+      ).toBeUndefined();
       expect(pageErrors).toEqual([]);
     });
 
@@ -222,13 +278,22 @@ describe.skipIf(!existsSync(CHROMIUM))(
         throw new Error('history unavailable');
       });
       try {
-        await page.waitForFunction(() => document.getElementById('updated')?.textContent?.startsWith('Could not'), null, {
-          timeout: 5000,
-        });
+        await page.waitForFunction(
+          () =>
+            document
+              .getElementById('updated')
+              ?.textContent?.startsWith('Could not'),
+          null,
+          {
+            timeout: 5000,
+          },
+        );
         expect(await page.textContent('#updated')).toBe(
           'Could not refresh the figures (HTTP 500); the last ones received stay shown.',
         );
-        expect(await page.$$eval('tr[data-model]', (trs) => trs.length)).toBe(4);
+        expect(await page.$$eval('tr[data-model]', (trs) => trs.length)).toBe(
+          4,
+        );
       } finally {
         report.mockRestore();
       }
@@ -239,13 +304,14 @@ describe.skipIf(!existsSync(CHROMIUM))(
       try {
         const plain = await context.newPage();
         await plain.goto(`${server.base}/exporter/`);
-        expect(await plain.$$eval('nav a', (as) => as.map((a) => a.textContent))).toEqual([
-          'Metrics',
-          'Health',
-          'Readiness',
-          'Status as JSON',
-        ]);
-        expect(await plain.getByText(/live figures on this page need JavaScript/).isVisible()).toBe(true);
+        expect(
+          await plain.$$eval('nav a', (as) => as.map((a) => a.textContent)),
+        ).toEqual(['Metrics', 'Health', 'Readiness', 'Status as JSON']);
+        expect(
+          await plain
+            .getByText(/live figures on this page need JavaScript/)
+            .isVisible(),
+        ).toBe(true);
         expect(await plain.isVisible('#live')).toBe(false);
       } finally {
         await context.close();

@@ -19,7 +19,10 @@ import { LATENCY_BUCKETS_SECONDS } from '../../src/metrics/definitions.js';
 import { Recorder } from '../../src/metrics/recorder.js';
 import { MetricStore } from '../../src/metrics/store.js';
 import { StatusHistory } from '../../src/server/status-history.js';
-import { statusRouter, type StatusRouterOptions } from '../../src/server/status.js';
+import {
+  statusRouter,
+  type StatusRouterOptions,
+} from '../../src/server/status.js';
 
 /** JSON lines written by the demo replay for its first `limit` invoices. */
 export async function replayLines(limit: number): Promise<string[]> {
@@ -129,13 +132,22 @@ const ATTRIBUTION_MS = 1800 * 1000;
  * carry only a user, so each goes to the user's latest non-empty list
  * when it came no earlier and at most 30 minutes after it.
  */
-export function expectedCounts(lines: readonly string[]): Map<string, ExpectedCounts> {
+export function expectedCounts(
+  lines: readonly string[],
+): Map<string, ExpectedCounts> {
   const byKey = new Map<string, ExpectedCounts>();
   const latestOfUser = new Map<string, OpenList>();
   const countsOf = (key: string) => {
     let found = byKey.get(key);
     if (!found) {
-      found = { requests: 0, errors: 0, latenciesSeconds: [], recommended: 0, relevant: 0, hits: 0 };
+      found = {
+        requests: 0,
+        errors: 0,
+        latenciesSeconds: [],
+        recommended: 0,
+        relevant: 0,
+        hits: 0,
+      };
       byKey.set(key, found);
     }
     return found;
@@ -149,15 +161,23 @@ export function expectedCounts(lines: readonly string[]): Map<string, ExpectedCo
       const items = o.items as string[];
       c.requests += 1;
       if (o.status === 'error' || o.status === 'timeout') c.errors += 1;
-      if (typeof o.latency_ms === 'number') c.latenciesSeconds.push(o.latency_ms / 1000);
-      if (items.length > 0 && (o.user || o.request_id)) c.recommended += items.length;
+      if (typeof o.latency_ms === 'number')
+        c.latenciesSeconds.push(o.latency_ms / 1000);
+      if (items.length > 0 && (o.user || o.request_id))
+        c.recommended += items.length;
       if (items.length > 0 && o.user) {
-        latestOfUser.set(String(o.user), { key, timeMs, items, acted: new Set() });
+        latestOfUser.set(String(o.user), {
+          key,
+          timeMs,
+          items,
+          acted: new Set(),
+        });
       }
       continue;
     }
     const list = latestOfUser.get(String(o.user));
-    if (!list || timeMs < list.timeMs || timeMs - list.timeMs > ATTRIBUTION_MS) continue;
+    if (!list || timeMs < list.timeMs || timeMs - list.timeMs > ATTRIBUTION_MS)
+      continue;
     const item = String(o.item);
     if (list.acted.has(item)) continue;
     list.acted.add(item);
@@ -172,7 +192,10 @@ export function expectedCounts(lines: readonly string[]): Map<string, ExpectedCo
  * each bound, find the first bound whose count reaches q of all, and
  * place the estimate linearly between that bound and the one before.
  */
-export function quantileOfValues(q: number, values: readonly number[]): number | null {
+export function quantileOfValues(
+  q: number,
+  values: readonly number[],
+): number | null {
   if (values.length === 0) return null;
   const rank = q * values.length;
   let lower = 0;

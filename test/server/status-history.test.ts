@@ -11,7 +11,10 @@ function setup(options: { points?: number } = {}) {
   const store = new MetricStore();
   const f = {
     requests: store.counter(defs.serving.requests),
-    duration: store.histogram(defs.serving.duration, defs.LATENCY_BUCKETS_SECONDS),
+    duration: store.histogram(
+      defs.serving.duration,
+      defs.LATENCY_BUCKETS_SECONDS,
+    ),
     recommended: store.counter(defs.quality.recommended),
     relevant: store.counter(defs.quality.relevant),
     hits: store.counter(defs.quality.hits),
@@ -61,7 +64,9 @@ describe('StatusHistory', () => {
     f.requests.labels(...M, 'error').inc(1);
     f.requests.labels(...M, 'timeout').inc(1);
     const latency = f.duration.labels(...M);
-    for (const v of [0.002, 0.002, 0.002, 0.002, 0.02, 0.02, 0.02, 0.02, 0.3, 20]) {
+    for (const v of [
+      0.002, 0.002, 0.002, 0.002, 0.02, 0.02, 0.02, 0.02, 0.3, 20,
+    ]) {
       latency.observe(v);
     }
     f.recommended.labels(...M).inc(40);
@@ -197,7 +202,9 @@ describe('StatusHistory', () => {
       },
     } as unknown as MetricStore;
     const errors: unknown[] = [];
-    const history = new StatusHistory(failing, { onError: (e) => errors.push(e) });
+    const history = new StatusHistory(failing, {
+      onError: (e) => errors.push(e),
+    });
     expect(() => history.start()).not.toThrow();
     history.stop();
     expect(String(errors[0])).toContain('store unreadable');
@@ -208,7 +215,9 @@ describe('StatusHistory', () => {
     expect(() => new StatusHistory(store, { intervalSeconds: 0 })).toThrow(
       /intervalSeconds must be a number > 0, got 0/,
     );
-    expect(() => new StatusHistory(store, { points: 1.5 })).toThrow(/points.*got 1.5/);
+    expect(() => new StatusHistory(store, { points: 1.5 })).toThrow(
+      /points.*got 1.5/,
+    );
   });
 });
 

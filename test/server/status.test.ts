@@ -65,9 +65,13 @@ describe('GET /api/v1/status', () => {
       'popularity|v1|home',
       'popularity|v1|recommend',
     ]);
-    expect(body.models.map((m) => `${m.model}|${m.version}|${m.scene}`)).toEqual(keys);
+    expect(
+      body.models.map((m) => `${m.model}|${m.version}|${m.scene}`),
+    ).toEqual(keys);
     for (const model of body.models) {
-      const counts = expected.get(`${model.model}|${model.version}|${model.scene}`)!;
+      const counts = expected.get(
+        `${model.model}|${model.version}|${model.scene}`,
+      )!;
       const want = expectedFigures(counts, 5);
       for (const [name, value] of Object.entries(want)) {
         expectFigure(model[name as keyof typeof want], value);
@@ -80,7 +84,9 @@ describe('GET /api/v1/status', () => {
   });
 
   it('has the failures and the real quality in the figures', async () => {
-    const body = (await (await fetch(`${server.base}/api/v1/status`)).json()) as StatusReport;
+    const body = (await (
+      await fetch(`${server.base}/api/v1/status`)
+    ).json()) as StatusReport;
     const popularity = body.models.find(
       (m) => m.model === 'popularity' && m.scene === 'recommend',
     )!;
@@ -94,7 +100,9 @@ describe('GET /api/v1/status', () => {
   });
 
   it('shows no probes and null host figures when nothing provides them', async () => {
-    const body = (await (await fetch(`${server.base}/api/v1/status`)).json()) as StatusReport;
+    const body = (await (
+      await fetch(`${server.base}/api/v1/status`)
+    ).json()) as StatusReport;
     expect(body.probes).toEqual([]);
     expect(body.host).toEqual({
       cpuUtilization: null,
@@ -120,7 +128,9 @@ describe('GET /api/v1/status', () => {
       labels: ['target'],
     });
     probeUp.labels('model-server').set(0);
-    const body = (await (await fetch(`${server.base}/api/v1/status`)).json()) as StatusReport;
+    const body = (await (
+      await fetch(`${server.base}/api/v1/status`)
+    ).json()) as StatusReport;
     expect(body.probes).toEqual([{ target: 'model-server', up: false }]);
   });
 });
@@ -176,7 +186,12 @@ describe('mounted under a prefix', () => {
   beforeAll(async () => {
     live.history.sample();
     server = await serve(
-      { store: live.store, history: live.history, version: 'v', telemetryPath: '/metrics' },
+      {
+        store: live.store,
+        history: live.history,
+        version: 'v',
+        telemetryPath: '/metrics',
+      },
       '/exporter',
     );
   });
@@ -188,7 +203,9 @@ describe('mounted under a prefix', () => {
     expect(res.headers.get('location')).toBe('./exporter/');
     const page = await fetch(new URL('./exporter/', `${server.base}/exporter`));
     expect(page.status).toBe(200);
-    const json = await fetch(new URL('./api/v1/status', `${server.base}/exporter/`));
+    const json = await fetch(
+      new URL('./api/v1/status', `${server.base}/exporter/`),
+    );
     expect(((await json.json()) as StatusReport).version).toBe('v');
   });
 });

@@ -40,10 +40,14 @@ async function start(config: string) {
   return { ...server, path };
 }
 
-const SERVER = 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n';
+const SERVER =
+  'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n';
 
 /** A client that trusts our CA, with an optional client certificate. */
-function client(which?: 'good' | 'other' | 'expired', extra: Partial<TlsClient> = {}): TlsClient {
+function client(
+  which?: 'good' | 'other' | 'expired',
+  extra: Partial<TlsClient> = {},
+): TlsClient {
   const pair = {
     good: [certs.clientCert, certs.clientKey],
     other: [certs.otherClientCert, certs.otherClientKey],
@@ -69,17 +73,24 @@ describe('TLS', () => {
 
   it('refuses a TLS 1.2 client when min_version is TLS13', async () => {
     const { port } = await start(`${SERVER}  min_version: TLS13\n`);
-    await expect(httpsGet(port, '/metrics', client(undefined, { maxVersion: 'TLSv1.2' }))).rejects.toThrow(
-      /protocol version/,
-    );
+    await expect(
+      httpsGet(port, '/metrics', client(undefined, { maxVersion: 'TLSv1.2' })),
+    ).rejects.toThrow(/protocol version/);
     expect(await status(port, client())).toBe(200);
   });
 
   it('combines TLS with basic auth', async () => {
     const hash = bcrypt.hashSync('wonderland', 4);
-    const { port } = await start(`${SERVER}basic_auth_users:\n  alice: ${hash}\n`);
+    const { port } = await start(
+      `${SERVER}basic_auth_users:\n  alice: ${hash}\n`,
+    );
     expect(await status(port, client())).toBe(401);
-    expect(await status(port, client(undefined, { authorization: basic('alice', 'wonderland') }))).toBe(200);
+    expect(
+      await status(
+        port,
+        client(undefined, { authorization: basic('alice', 'wonderland') }),
+      ),
+    ).toBe(200);
   });
 });
 
@@ -98,18 +109,27 @@ describe('client certificates', () => {
   });
 
   it('VerifyClientCertIfGiven admits no certificate but not an untrusted one', async () => {
-    const { port, lines } = await start(`${SERVER}  client_ca_file: ca.crt\n  client_auth_type: VerifyClientCertIfGiven\n`);
+    const { port, lines } = await start(
+      `${SERVER}  client_ca_file: ca.crt\n  client_auth_type: VerifyClientCertIfGiven\n`,
+    );
     expect(await status(port, client())).toBe(200);
     expect(await status(port, client('good'))).toBe(200);
     await expect(status(port, client('other'))).rejects.toThrow();
     await expect(status(port, client('expired'))).rejects.toThrow();
     // OpenSSL's own verdicts, so each was refused for the reason meant.
-    const reasons = lines.filter((l) => l.includes('refused a TLS client')).map((l) => /\((\w+)\)/.exec(l)?.[1]);
-    expect(reasons).toEqual(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED']);
+    const reasons = lines
+      .filter((l) => l.includes('refused a TLS client'))
+      .map((l) => /\((\w+)\)/.exec(l)?.[1]);
+    expect(reasons).toEqual([
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'CERT_HAS_EXPIRED',
+    ]);
   });
 
   it('RequireAnyClientCert admits any certificate but not none', async () => {
-    const { port } = await start(`${SERVER}  client_auth_type: RequireAnyClientCert\n`);
+    const { port } = await start(
+      `${SERVER}  client_auth_type: RequireAnyClientCert\n`,
+    );
     expect(await status(port, client('other'))).toBe(200);
     await expect(status(port, client())).rejects.toThrow();
   });
@@ -122,7 +142,11 @@ describe('TLS reload', () => {
 
     writeFileSync(path, MTLS_FOR_RELOAD);
     await waitUntil(
-      async () => status(port, client()).then(() => false, () => true),
+      async () =>
+        status(port, client()).then(
+          () => false,
+          () => true,
+        ),
       'connections without a certificate to be refused',
     );
     expect(await status(port, client('good'))).toBe(200);
@@ -133,14 +157,20 @@ describe('TLS reload', () => {
     const key = join(dir, 'live.key');
     copyFileSync(certs.serverCert, cert);
     copyFileSync(certs.serverKey, key);
-    const { port } = await start('tls_server_config:\n  cert_file: live.crt\n  key_file: live.key\n');
+    const { port } = await start(
+      'tls_server_config:\n  cert_file: live.crt\n  key_file: live.key\n',
+    );
     expect(await status(port, client())).toBe(200);
 
     // A certificate from the other CA: our client stops trusting the server.
     copyFileSync(certs.otherServerCert, cert);
     copyFileSync(certs.otherServerKey, key);
     await waitUntil(
-      async () => status(port, client()).then(() => false, () => true),
+      async () =>
+        status(port, client()).then(
+          () => false,
+          () => true,
+        ),
       'the replaced certificate to be served',
     );
     expect(await status(port, { ca: certs.pem(certs.otherCaCert) })).toBe(200);
@@ -149,8 +179,13 @@ describe('TLS reload', () => {
   it('keeps serving TLS when the edit would switch to plain HTTP', async () => {
     const { port, path, lines } = await start(SERVER);
     writeFileSync(path, '');
-    await waitUntil(async () => lines.some((l) => l.includes('needs a restart')), 'the rejection');
-    expect(lines.find((l) => l.includes('needs a restart'))).toContain('level=error');
+    await waitUntil(
+      async () => lines.some((l) => l.includes('needs a restart')),
+      'the rejection',
+    );
+    expect(lines.find((l) => l.includes('needs a restart'))).toContain(
+      'level=error',
+    );
     expect(await status(port, client())).toBe(200);
   });
 });

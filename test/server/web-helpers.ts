@@ -7,7 +7,10 @@ import { request as httpsRequest } from 'node:https';
 import type { SecureVersion } from 'node:tls';
 import express, { type Express } from 'express';
 import { createLogger } from '../../src/log.js';
-import { createWebServer, type WebServerOptions } from '../../src/server/web.js';
+import {
+  createWebServer,
+  type WebServerOptions,
+} from '../../src/server/web.js';
 
 /** The body `/metrics` answers with: 17 + 2 + 1 = 20 bytes. */
 export const METRICS_BODY = 'test_metric_total 1\n';
@@ -33,7 +36,10 @@ export async function startTestServer(
   options: WebServerOptions = {},
 ): Promise<TestServer> {
   const lines: string[] = [];
-  const log = createLogger({ level: 'debug', write: (line) => lines.push(line) });
+  const log = createLogger({
+    level: 'debug',
+    write: (line) => lines.push(line),
+  });
   const server = createWebServer(testApp(), webConfig, log, {
     pollIntervalMillis: 100,
     ...options,
@@ -64,7 +70,11 @@ export interface TlsClient {
 }
 
 /** One HTTPS GET on a fresh connection; rejects when TLS refuses it. */
-export function httpsGet(port: number, path: string, client: TlsClient): Promise<Reply> {
+export function httpsGet(
+  port: number,
+  path: string,
+  client: TlsClient,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       {
@@ -76,14 +86,18 @@ export function httpsGet(port: number, path: string, client: TlsClient): Promise
         cert: client.cert,
         key: client.key,
         maxVersion: client.maxVersion,
-        headers: client.authorization ? { authorization: client.authorization } : {},
+        headers: client.authorization
+          ? { authorization: client.authorization }
+          : {},
         timeout: 5000,
       },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body }),
+        );
         res.on('error', reject);
       },
     );

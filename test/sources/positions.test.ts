@@ -1,19 +1,10 @@
-import {
-  mkdtemp,
-  readdir,
-  readFile,
-  rm,
-  writeFile,
-} from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { Logger } from '../../src/log.js';
-import {
-  parsePositions,
-  PositionsFile,
-} from '../../src/sources/positions.js';
+import { parsePositions, PositionsFile } from '../../src/sources/positions.js';
 import type { PositionsState } from '../../src/sources/positions.js';
 
 function capturingLogger(): { log: Logger; lines: string[] } {

@@ -57,7 +57,11 @@ function json(status: number, body: unknown): Handler {
   };
 }
 
-function target(name: string, url: string, extra: Partial<ProbeTarget> = {}): ProbeTarget {
+function target(
+  name: string,
+  url: string,
+  extra: Partial<ProbeTarget> = {},
+): ProbeTarget {
   return {
     name,
     url,
@@ -68,7 +72,11 @@ function target(name: string, url: string, extra: Partial<ProbeTarget> = {}): Pr
   };
 }
 
-function start(store: MetricStore, targets: ProbeTarget[], log = createLogger({ write: () => {} })): ProbeHandle {
+function start(
+  store: MetricStore,
+  targets: ProbeTarget[],
+  log = createLogger({ write: () => {} }),
+): ProbeHandle {
   const handle = startProbes(store, targets, log);
   cleanups.push(() => handle.stop());
   return handle;
@@ -84,7 +92,10 @@ function probeLines(store: MetricStore): string[] {
 }
 
 /** The failure counter lines of one target: every reason, all zero but `counts`. */
-function failureLines(name: string, counts: Record<string, number> = {}): string[] {
+function failureLines(
+  name: string,
+  counts: Record<string, number> = {},
+): string[] {
   return PROBE_FAILURE_REASONS.map(
     (reason) =>
       `inference_probe_failures_total{target="${name}",reason="${reason}"} ${counts[reason] ?? 0}`,
@@ -95,7 +106,9 @@ function durationOf(store: MetricStore, name: string): number {
   const line = store
     .render('prometheus')
     .split('\n')
-    .find((l) => l.startsWith(`inference_probe_duration_seconds{target="${name}"}`));
+    .find((l) =>
+      l.startsWith(`inference_probe_duration_seconds{target="${name}"}`),
+    );
   return Number(line?.split(' ')[1]);
 }
 
@@ -113,7 +126,10 @@ describe('startProbes against loopback model servers', () => {
       }),
     );
     const store = new MetricStore();
-    const fields = { allow: ['queue.pending', 'ready', 'degraded', 'modelVersion'], prefix: 'queue_oldest' };
+    const fields = {
+      allow: ['queue.pending', 'ready', 'degraded', 'modelVersion'],
+      prefix: 'queue_oldest',
+    };
     await start(store, [target('ranker', url, { fields })]).probeAll();
 
     expect(probeLines(store)).toEqual([
@@ -132,7 +148,9 @@ describe('startProbes against loopback model servers', () => {
   });
 
   it('counts a 503 as down with reason http_status, once per probe', async () => {
-    const url = await serve(json(503, { status: 'loading', queue: { pending: 9 } }));
+    const url = await serve(
+      json(503, { status: 'loading', queue: { pending: 9 } }),
+    );
     const store = new MetricStore();
     const fields = { allow: ['queue.pending'], prefix: '' };
     const handle = start(store, [target('ranker', url, { fields })]);
@@ -156,7 +174,10 @@ describe('startProbes against loopback model servers', () => {
       res.end('OK\n');
     });
     const store = new MetricStore();
-    await start(store, [target('broken', broken), target('plain', plain)]).probeAll();
+    await start(store, [
+      target('broken', broken),
+      target('plain', plain),
+    ]).probeAll();
 
     expect(probeLines(store)).toEqual([
       'inference_probe_up{target="broken"} 0',
@@ -177,7 +198,9 @@ describe('startProbes against loopback model servers', () => {
     const fields = { allow: ['queue.pending'], prefix: '' };
     await start(store, [target('ranker', url, { fields })]).probeAll();
 
-    expect(probeLines(store)).toContain('inference_probe_up{target="ranker"} 0');
+    expect(probeLines(store)).toContain(
+      'inference_probe_up{target="ranker"} 0',
+    );
     expect(probeLines(store)).toContain(
       'inference_probe_failures_total{target="ranker",reason="bad_json"} 1',
     );
@@ -188,7 +211,9 @@ describe('startProbes against loopback model servers', () => {
       // Hold the request open without a response.
     });
     const store = new MetricStore();
-    await start(store, [target('hung', url, { timeoutSeconds: 0.3 })]).probeAll();
+    await start(store, [
+      target('hung', url, { timeoutSeconds: 0.3 }),
+    ]).probeAll();
 
     expect(probeLines(store)).toEqual([
       'inference_probe_up{target="hung"} 0',
@@ -199,8 +224,12 @@ describe('startProbes against loopback model servers', () => {
 
   it('reports a socket reset by the server as reset', async () => {
     const server = createTcpServer((socket) => socket.resetAndDestroy());
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    await new Promise<void>((resolve) =>
+      server.listen(0, '127.0.0.1', resolve),
+    );
+    cleanups.push(
+      () => new Promise<void>((resolve) => server.close(() => resolve())),
+    );
     const url = `http://127.0.0.1:${portOf(server)}/health`;
     const store = new MetricStore();
     await start(store, [target('flaky', url)]).probeAll();
@@ -213,11 +242,15 @@ describe('startProbes against loopback model servers', () => {
 
   it('reports a closed port as connection_refused', async () => {
     const server = createTcpServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) =>
+      server.listen(0, '127.0.0.1', resolve),
+    );
     const port = portOf(server);
     await new Promise<void>((resolve) => server.close(() => resolve()));
     const store = new MetricStore();
-    await start(store, [target('gone', `http://127.0.0.1:${port}/health`)]).probeAll();
+    await start(store, [
+      target('gone', `http://127.0.0.1:${port}/health`),
+    ]).probeAll();
 
     expect(probeLines(store)).toEqual([
       'inference_probe_up{target="gone"} 0',
@@ -236,7 +269,11 @@ describe('startProbes against loopback model servers', () => {
     const store = new MetricStore();
     const fields = { allow: [], prefix: 'queue' };
     const credentials = url.replace('http://', 'http://probe:s3cret@');
-    const handle = start(store, [target('ranker', credentials, { fields })], log);
+    const handle = start(
+      store,
+      [target('ranker', credentials, { fields })],
+      log,
+    );
     await handle.probeAll();
     expect(probeLines(store)).toContain(
       'inference_probe_field_value{target="ranker",field="queue_pending"} 4',
@@ -257,20 +294,28 @@ describe('startProbes against loopback model servers', () => {
     healthy = true;
     await handle.probeAll();
     expect(probeLines(store)[0]).toBe('inference_probe_up{target="ranker"} 1');
-    expect(lines.filter((l) => l.includes('msg="probe recovered"'))).toHaveLength(1);
+    expect(
+      lines.filter((l) => l.includes('msg="probe recovered"')),
+    ).toHaveLength(1);
   });
 });
 
 describe('flattenFields', () => {
   it('turns nested keys into snake_case names joined by underscores', () => {
-    const body = { Queue: { pendingJobs: 2, 'max-size': 10 }, 'GPU.Mem': 7, up: true };
+    const body = {
+      Queue: { pendingJobs: 2, 'max-size': 10 },
+      'GPU.Mem': 7,
+      up: true,
+    };
     expect(flattenFields(body, { allow: [], prefix: 'q' })).toEqual(
       new Map([
         ['queue_pending_jobs', 2],
         ['queue_max_size', 10],
       ]),
     );
-    expect(flattenFields(body, { allow: ['gpu_mem', 'up'], prefix: '' })).toEqual(
+    expect(
+      flattenFields(body, { allow: ['gpu_mem', 'up'], prefix: '' }),
+    ).toEqual(
       new Map([
         ['gpu_mem', 7],
         ['up', 1],
@@ -279,7 +324,9 @@ describe('flattenFields', () => {
   });
 
   it('keeps no fields without a filter and stops at the cap', () => {
-    const body = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`f${i}`, i]));
+    const body = Object.fromEntries(
+      Array.from({ length: 10 }, (_, i) => [`f${i}`, i]),
+    );
     expect(flattenFields(body, { allow: [], prefix: '' }).size).toBe(0);
     const capped = flattenFields(body, { allow: [], prefix: 'f' }, 3);
     expect([...capped.keys()]).toEqual(['f0', 'f1', 'f2']);
@@ -288,9 +335,9 @@ describe('flattenFields', () => {
   it('leaves out strings, arrays, null and non-finite numbers', () => {
     const body = { a: 'x', b: [1], c: null, d: 1e400, e: -2 };
     expect(flattenFields(body, { allow: [], prefix: '' }).size).toBe(0);
-    expect(flattenFields(body, { allow: ['a', 'b', 'c', 'd', 'e'], prefix: '' })).toEqual(
-      new Map([['e', -2]]),
-    );
+    expect(
+      flattenFields(body, { allow: ['a', 'b', 'c', 'd', 'e'], prefix: '' }),
+    ).toEqual(new Map([['e', -2]]));
   });
 
   it('converts key spellings to snake_case', () => {
@@ -308,9 +355,15 @@ describe('classifyProbeError', () => {
     expect(classifyProbeError(coded('ENOTFOUND'))).toBe('dns');
     expect(classifyProbeError(coded('EAI_AGAIN'))).toBe('dns');
     expect(classifyProbeError(coded('EHOSTUNREACH'))).toBe('unreachable');
-    expect(classifyProbeError(coded('UND_ERR_HEADERS_TIMEOUT'))).toBe('timeout');
-    expect(classifyProbeError(coded('DEPTH_ZERO_SELF_SIGNED_CERT'))).toBe('tls');
-    const wrapped = Object.assign(new Error('fetch failed'), { cause: coded('ECONNRESET') });
+    expect(classifyProbeError(coded('UND_ERR_HEADERS_TIMEOUT'))).toBe(
+      'timeout',
+    );
+    expect(classifyProbeError(coded('DEPTH_ZERO_SELF_SIGNED_CERT'))).toBe(
+      'tls',
+    );
+    const wrapped = Object.assign(new Error('fetch failed'), {
+      cause: coded('ECONNRESET'),
+    });
     expect(classifyProbeError(wrapped)).toBe('reset');
     const several = new AggregateError([coded('ECONNREFUSED')], 'all failed');
     expect(classifyProbeError(several)).toBe('connection_refused');
@@ -320,7 +373,9 @@ describe('classifyProbeError', () => {
 
 describe('parseProbeConfig', () => {
   it('fills in the defaults and probes /health on a bare origin', () => {
-    expect(parseProbeConfig([{ name: 'ranker', url: 'http://127.0.0.1:8080' }])).toEqual([
+    expect(
+      parseProbeConfig([{ name: 'ranker', url: 'http://127.0.0.1:8080' }]),
+    ).toEqual([
       {
         name: 'ranker',
         url: 'http://127.0.0.1:8080/health',
@@ -352,19 +407,59 @@ describe('parseProbeConfig', () => {
   });
 
   it.each([
-    [[{ name: 'a', url: 'http://h', intervall_seconds: 5 }], 'probes[0].intervall_seconds: unknown key'],
+    [
+      [{ name: 'a', url: 'http://h', intervall_seconds: 5 }],
+      'probes[0].intervall_seconds: unknown key',
+    ],
     [[{ url: 'http://h' }], 'probes[0].name: must be 1-64 letters'],
-    [[{ name: 'a b', url: 'http://h' }], 'probes[0].name: must be 1-64 letters'],
+    [
+      [{ name: 'a b', url: 'http://h' }],
+      'probes[0].name: must be 1-64 letters',
+    ],
     [[{ name: 'a' }], 'probes[0].url: is required'],
-    [[{ name: 'a', url: 'ftp://h/x' }], 'probes[0].url: must be http or https, got "ftp:"'],
+    [
+      [{ name: 'a', url: 'ftp://h/x' }],
+      'probes[0].url: must be http or https, got "ftp:"',
+    ],
     [[{ name: 'a', url: 'not a url' }], 'probes[0].url: is not a URL'],
-    [[{ name: 'a', url: 'http://h', interval_seconds: 0 }], 'probes[0].interval_seconds: must be a number of seconds > 0, got 0'],
-    [[{ name: 'a', url: 'http://h', timeout_seconds: '5s' }], 'probes[0].timeout_seconds: must be a number of seconds > 0, got "5s"'],
-    [[{ name: 'a', url: 'http://h', interval_seconds: 5, timeout_seconds: 10 }], 'probes[0].timeout_seconds: must not exceed interval_seconds (5), got 10'],
-    [[{ name: 'a', url: 'http://h', fields: { allow: 'x' } }], 'probes[0].fields.allow: must be a list of field names'],
-    [[{ name: 'a', url: 'http://h', fields: { prefix: 'Queue.' } }], 'probes[0].fields.prefix: must be snake_case'],
-    [[{ name: 'a', url: 'http://h', fields: { deny: [] } }], 'probes[0].fields.deny: unknown key'],
-    [[{ name: 'a', url: 'http://h' }, { name: 'a', url: 'http://g' }], 'probes[1].name: "a" is used twice'],
+    [
+      [{ name: 'a', url: 'http://h', interval_seconds: 0 }],
+      'probes[0].interval_seconds: must be a number of seconds > 0, got 0',
+    ],
+    [
+      [{ name: 'a', url: 'http://h', timeout_seconds: '5s' }],
+      'probes[0].timeout_seconds: must be a number of seconds > 0, got "5s"',
+    ],
+    [
+      [
+        {
+          name: 'a',
+          url: 'http://h',
+          interval_seconds: 5,
+          timeout_seconds: 10,
+        },
+      ],
+      'probes[0].timeout_seconds: must not exceed interval_seconds (5), got 10',
+    ],
+    [
+      [{ name: 'a', url: 'http://h', fields: { allow: 'x' } }],
+      'probes[0].fields.allow: must be a list of field names',
+    ],
+    [
+      [{ name: 'a', url: 'http://h', fields: { prefix: 'Queue.' } }],
+      'probes[0].fields.prefix: must be snake_case',
+    ],
+    [
+      [{ name: 'a', url: 'http://h', fields: { deny: [] } }],
+      'probes[0].fields.deny: unknown key',
+    ],
+    [
+      [
+        { name: 'a', url: 'http://h' },
+        { name: 'a', url: 'http://g' },
+      ],
+      'probes[1].name: "a" is used twice',
+    ],
     [{ name: 'a' }, 'probes: must be a list'],
   ])('rejects %j naming the key', (raw, message) => {
     expect(() => parseProbeConfig(raw)).toThrow(ProbeConfigError);
@@ -375,6 +470,8 @@ describe('parseProbeConfig', () => {
     const raw = [{ name: 'a', url: 'gopher://user:hunter2@h/x' }];
     expect(() => parseProbeConfig(raw)).toThrow(/gopher/);
     expect(() => parseProbeConfig(raw)).not.toThrow(/hunter2/);
-    expect(redactUrl('http://u:p@127.0.0.1:81/health?token=t')).toBe('http://127.0.0.1:81/health');
+    expect(redactUrl('http://u:p@127.0.0.1:81/health?token=t')).toBe(
+      'http://127.0.0.1:81/health',
+    );
   });
 });

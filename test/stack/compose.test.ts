@@ -39,12 +39,17 @@ interface Compose {
 let compose: Compose;
 
 beforeAll(() => {
-  const run = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  if (run.error) throw new Error(`docker-compose could not run: ${run.error.message}`);
+  const run = spawnSync(
+    'docker-compose',
+    ['-f', 'docker-compose.yml', 'config'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
+  if (run.error)
+    throw new Error(`docker-compose could not run: ${run.error.message}`);
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   compose = parse(run.stdout) as Compose;
@@ -57,7 +62,9 @@ const service = (name: string): Service => {
 };
 
 /** `source:target[:mode]` of the short volume syntax Compose prints. */
-function mounts(s: Service): Array<{ source: string; target: string; mode: string }> {
+function mounts(
+  s: Service,
+): Array<{ source: string; target: string; mode: string }> {
   return (s.volumes ?? []).map((v) => {
     const [source = '', target = '', mode = 'rw'] = v.split(':');
     return { source, target, mode };
@@ -83,20 +90,28 @@ describe('docker-compose.yml', () => {
   });
 
   it('pins every image to a version tag', () => {
-    const images = Object.fromEntries(Object.entries(compose.services).map(([n, s]) => [n, s.image ?? '']));
+    const images = Object.fromEntries(
+      Object.entries(compose.services).map(([n, s]) => [n, s.image ?? '']),
+    );
     expect(images.prometheus).toMatch(/^prom\/prometheus:v3\.\d+\.\d+$/);
     expect(images.alertmanager).toMatch(/^prom\/alertmanager:v0\.\d+\.\d+$/);
     expect(images.grafana).toMatch(/^grafana\/grafana:12\.\d+\.\d+$/);
     expect(images.mailpit).toMatch(/^axllent\/mailpit:v1\.\d+\.\d+$/);
     for (const [name, image] of Object.entries(images)) {
-      const tag = image.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : '';
+      const tag = image.includes(':')
+        ? image.slice(image.lastIndexOf(':') + 1)
+        : '';
       expect(tag, `${name} image ${image}`).not.toBe('');
       expect(tag, `${name} image ${image}`).not.toBe('latest');
     }
   });
 
   it('runs the model server, exporter and gateway from the image built here', () => {
-    for (const name of ['model-server', 'inference-exporter', 'alert-gateway']) {
+    for (const name of [
+      'model-server',
+      'inference-exporter',
+      'alert-gateway',
+    ]) {
       expect(service(name).image).toBe('inference-exporter:local');
       expect(service(name).build?.context).toBe(ROOT.replace(/\/$/, ''));
     }
@@ -107,9 +122,15 @@ describe('docker-compose.yml', () => {
       expect(s.healthcheck?.disable, name).not.toBe(true);
       expect(s.healthcheck?.test, name).toBeDefined();
     }
-    expect(service('prometheus').healthcheck?.test).toContain('http://127.0.0.1:9090/-/healthy');
-    expect(service('alertmanager').healthcheck?.test).toContain('http://127.0.0.1:9093/-/healthy');
-    expect(String(service('inference-exporter').healthcheck?.test)).toContain('http://127.0.0.1:10464/-/healthy');
+    expect(service('prometheus').healthcheck?.test).toContain(
+      'http://127.0.0.1:9090/-/healthy',
+    );
+    expect(service('alertmanager').healthcheck?.test).toContain(
+      'http://127.0.0.1:9093/-/healthy',
+    );
+    expect(String(service('inference-exporter').healthcheck?.test)).toContain(
+      'http://127.0.0.1:10464/-/healthy',
+    );
   });
 
   it('declares every named volume and mounts only paths that exist in the repo', () => {
@@ -127,10 +148,18 @@ describe('docker-compose.yml', () => {
       for (const { source } of mounts(s)) {
         if (source.startsWith('/')) {
           const inRepo = relative(ROOT, source);
-          expect(inRepo.startsWith('..'), `${name} mounts ${source} from outside the repo`).toBe(false);
-          expect(existsSync(source), `${name} mounts missing ${inRepo}`).toBe(true);
+          expect(
+            inRepo.startsWith('..'),
+            `${name} mounts ${source} from outside the repo`,
+          ).toBe(false);
+          expect(existsSync(source), `${name} mounts missing ${inRepo}`).toBe(
+            true,
+          );
         } else {
-          expect(declared, `${name} uses undeclared volume ${source}`).toContain(source);
+          expect(
+            declared,
+            `${name} uses undeclared volume ${source}`,
+          ).toContain(source);
           used.add(source);
         }
       }
@@ -141,11 +170,26 @@ describe('docker-compose.yml', () => {
   it('shares the model-server log read-only with the exporter, and keeps positions', () => {
     const writer = mounts(service('model-server'));
     const reader = mounts(service('inference-exporter'));
-    expect(writer).toContainEqual({ source: 'model-server-logs', target: '/var/log/model-server', mode: 'rw' });
-    expect(reader).toContainEqual({ source: 'model-server-logs', target: '/var/log/model-server', mode: 'ro' });
-    expect(reader).toContainEqual({ source: 'exporter-state', target: '/var/lib/inference-exporter', mode: 'rw' });
+    expect(writer).toContainEqual({
+      source: 'model-server-logs',
+      target: '/var/log/model-server',
+      mode: 'rw',
+    });
+    expect(reader).toContainEqual({
+      source: 'model-server-logs',
+      target: '/var/log/model-server',
+      mode: 'ro',
+    });
+    expect(reader).toContainEqual({
+      source: 'exporter-state',
+      target: '/var/lib/inference-exporter',
+      mode: 'rw',
+    });
 
-    const demo = [...(service('model-server').entrypoint ?? []), ...(service('model-server').command ?? [])];
+    const demo = [
+      ...(service('model-server').entrypoint ?? []),
+      ...(service('model-server').command ?? []),
+    ];
     expect(demo).toEqual([
       'node',
       'dist/src/demo/main.js',
@@ -162,20 +206,27 @@ describe('docker-compose.yml', () => {
       '--config.file=/etc/inference-exporter/config.yml',
     ]);
     expect(reader).toContainEqual({
-      source: expect.stringMatching(/examples\/compose\/inference-exporter\.yml$/),
+      source: expect.stringMatching(
+        /examples\/compose\/inference-exporter\.yml$/,
+      ),
       target: '/etc/inference-exporter/config.yml',
       mode: 'ro',
     });
   });
 
   it('waits for healthy dependencies where the order matters', () => {
-    const condition = (from: string, to: string) => service(from).depends_on?.[to]?.condition;
-    expect(condition('inference-exporter', 'model-server')).toBe('service_healthy');
+    const condition = (from: string, to: string) =>
+      service(from).depends_on?.[to]?.condition;
+    expect(condition('inference-exporter', 'model-server')).toBe(
+      'service_healthy',
+    );
     expect(condition('grafana', 'prometheus')).toBe('service_healthy');
     expect(condition('alertmanager', 'mailpit')).toBe('service_healthy');
     expect(condition('alertmanager', 'alert-gateway')).toBe('service_healthy');
     // Prometheus must start even when the exporter is down, to report it.
-    expect(service('prometheus').depends_on?.['inference-exporter']).toBeUndefined();
+    expect(
+      service('prometheus').depends_on?.['inference-exporter'],
+    ).toBeUndefined();
   });
 
   it('publishes the user-facing ports on loopback only', () => {
@@ -191,15 +242,18 @@ describe('docker-compose.yml', () => {
 });
 
 describe('docker-compose.yml against the generated bundle', () => {
-  const read = (path: string) => parse(readFileSync(resolve(ROOT, path), 'utf8'));
+  const read = (path: string) =>
+    parse(readFileSync(resolve(ROOT, path), 'utf8'));
 
   /** host -> ports the stack listens on inside the compose network. */
   function listening(): Map<string, Set<string>> {
     const ports = new Map<string, Set<string>>();
-    const add = (host: string, port: string) => ports.set(host, (ports.get(host) ?? new Set()).add(port));
+    const add = (host: string, port: string) =>
+      ports.set(host, (ports.get(host) ?? new Set()).add(port));
     for (const [name, s] of Object.entries(compose.services)) {
       for (const p of s.expose ?? []) add(name, p);
-      for (const p of published(s)) add(name, p.split(':')[2]!.replace(/\/tcp$/, ''));
+      for (const p of published(s))
+        add(name, p.split(':')[2]!.replace(/\/tcp$/, ''));
     }
     return ports;
   }
@@ -208,15 +262,29 @@ describe('docker-compose.yml against the generated bundle', () => {
     const provider = read('grafana/provisioning/dashboards/inference.yaml');
     const dashboardsPath = provider.providers[0].options.path as string;
     const grafana = mounts(service('grafana'));
-    expect(grafana).toContainEqual({ source: resolve(ROOT, 'grafana/dashboards'), target: dashboardsPath, mode: 'ro' });
+    expect(grafana).toContainEqual({
+      source: resolve(ROOT, 'grafana/dashboards'),
+      target: dashboardsPath,
+      mode: 'ro',
+    });
     expect(grafana).toContainEqual({
       source: resolve(ROOT, 'grafana/provisioning'),
       target: '/etc/grafana/provisioning',
       mode: 'ro',
     });
-    const home = service('grafana').environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH ?? '';
+    const home =
+      service('grafana').environment
+        ?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH ?? '';
     expect(home.startsWith(dashboardsPath + '/')).toBe(true);
-    expect(existsSync(resolve(ROOT, 'grafana/dashboards', home.slice(dashboardsPath.length + 1)))).toBe(true);
+    expect(
+      existsSync(
+        resolve(
+          ROOT,
+          'grafana/dashboards',
+          home.slice(dashboardsPath.length + 1),
+        ),
+      ),
+    ).toBe(true);
     expect(service('grafana').environment).toMatchObject({
       GF_AUTH_ANONYMOUS_ENABLED: 'true',
       GF_AUTH_ANONYMOUS_ORG_ROLE: 'Viewer',
@@ -225,14 +293,23 @@ describe('docker-compose.yml against the generated bundle', () => {
 
   it('mounts the Prometheus and Alertmanager config files where their commands read them', () => {
     const prometheus = service('prometheus');
-    expect(prometheus.command).toContain('--config.file=/etc/prometheus/prometheus.yml');
-    expect(mounts(prometheus)).toContainEqual({ source: resolve(ROOT, 'prometheus'), target: '/etc/prometheus', mode: 'ro' });
+    expect(prometheus.command).toContain(
+      '--config.file=/etc/prometheus/prometheus.yml',
+    );
+    expect(mounts(prometheus)).toContainEqual({
+      source: resolve(ROOT, 'prometheus'),
+      target: '/etc/prometheus',
+      mode: 'ro',
+    });
     // Rule files are relative to the config file, so they must be inside the mount.
-    for (const file of read('prometheus/prometheus.yml').rule_files as string[]) {
+    for (const file of read('prometheus/prometheus.yml')
+      .rule_files as string[]) {
       expect(existsSync(resolve(ROOT, 'prometheus', file)), file).toBe(true);
     }
     const alertmanager = service('alertmanager');
-    expect(alertmanager.command).toContain('--config.file=/etc/alertmanager/alertmanager.yml');
+    expect(alertmanager.command).toContain(
+      '--config.file=/etc/alertmanager/alertmanager.yml',
+    );
     expect(mounts(alertmanager)).toContainEqual({
       source: resolve(ROOT, 'alertmanager'),
       target: '/etc/alertmanager',
@@ -247,31 +324,53 @@ describe('docker-compose.yml against the generated bundle', () => {
       return ports.get(host)?.has(port) ?? false;
     };
     const am = read('alertmanager/alertmanager.yml');
-    expect(reach(am.global.smtp_smarthost), am.global.smtp_smarthost).toBe(true);
-    const webhooks = (am.receivers as Array<{ webhook_configs?: Array<{ url: string }> }>)
+    expect(reach(am.global.smtp_smarthost), am.global.smtp_smarthost).toBe(
+      true,
+    );
+    const webhooks = (
+      am.receivers as Array<{ webhook_configs?: Array<{ url: string }> }>
+    )
       .flatMap((r) => r.webhook_configs ?? [])
       .map((w) => new URL(w.url).host);
-    expect(webhooks.sort()).toEqual(['alert-gateway:9099', 'inference-exporter:10464']);
+    expect(webhooks.sort()).toEqual([
+      'alert-gateway:9099',
+      'inference-exporter:10464',
+    ]);
     for (const host of webhooks) expect(reach(host), host).toBe(true);
 
     const prom = read('prometheus/prometheus.yml');
-    const jobs = prom.scrape_configs as Array<{ job_name: string; metrics_path?: string; static_configs: Array<{ targets: string[] }> }>;
-    const targets = jobs.flatMap((job) => job.static_configs.flatMap((c) => c.targets));
-    const alerting = prom.alerting.alertmanagers[0].static_configs[0].targets as string[];
+    const jobs = prom.scrape_configs as Array<{
+      job_name: string;
+      metrics_path?: string;
+      static_configs: Array<{ targets: string[] }>;
+    }>;
+    const targets = jobs.flatMap((job) =>
+      job.static_configs.flatMap((c) => c.targets),
+    );
+    const alerting = prom.alerting.alertmanagers[0].static_configs[0]
+      .targets as string[];
     const unreachable = [...targets, ...alerting].filter((t) => !reach(t));
     expect(unreachable).toEqual([]);
     // The demo listens on 8080 for /health only; its /metrics answers 404,
     // so this target stays down in the stack (README, "The stack").
     const modelServer = jobs.find((j) => j.job_name === 'model-server')!;
-    expect(modelServer.static_configs[0]!.targets).toEqual(['model-server:8080']);
+    expect(modelServer.static_configs[0]!.targets).toEqual([
+      'model-server:8080',
+    ]);
     expect(modelServer.metrics_path).toBe('/metrics');
 
     // The exporter probes the demo's /health on the port it listens on.
     const exporterConfig = read('examples/compose/inference-exporter.yml');
-    const probeUrls = (exporterConfig.probes as Array<{ url: string }>).map((p) => new URL(p.url));
-    expect(probeUrls.map((u) => `${u.host}${u.pathname}`)).toEqual(['model-server:8080/health']);
+    const probeUrls = (exporterConfig.probes as Array<{ url: string }>).map(
+      (p) => new URL(p.url),
+    );
+    expect(probeUrls.map((u) => `${u.host}${u.pathname}`)).toEqual([
+      'model-server:8080/health',
+    ]);
     expect(reach(probeUrls[0]!.host)).toBe(true);
-    expect(service('model-server').command).toContain(`--web.listen-address=:${probeUrls[0]!.port}`);
+    expect(service('model-server').command).toContain(
+      `--web.listen-address=:${probeUrls[0]!.port}`,
+    );
 
     const datasource = read('grafana/provisioning/datasources/prometheus.yaml');
     expect(reach(new URL(datasource.datasources[0].url).host)).toBe(true);
@@ -284,12 +383,16 @@ describe('Dockerfile', () => {
     .replace(/\\\n\s*/g, ' ')
     .split('\n')
     .filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
-  const all = (word: string) => instructions.filter((l) => l.startsWith(word + ' '));
+  const all = (word: string) =>
+    instructions.filter((l) => l.startsWith(word + ' '));
 
   it('builds in two stages from a pinned Node LTS image', () => {
     const arg = all('ARG').find((l) => l.startsWith('ARG NODE_IMAGE='));
     expect(arg).toMatch(/^ARG NODE_IMAGE=node:(2[02468])-[a-z]+-slim$/);
-    expect(all('FROM')).toEqual(['FROM ${NODE_IMAGE} AS build', 'FROM ${NODE_IMAGE}']);
+    expect(all('FROM')).toEqual([
+      'FROM ${NODE_IMAGE} AS build',
+      'FROM ${NODE_IMAGE}',
+    ]);
     const run = all('RUN').join('\n');
     expect(run).toContain('npm ci');
     expect(run).toContain('npm run build');
@@ -299,7 +402,9 @@ describe('Dockerfile', () => {
   it('runs as an unprivileged user with the exporter port and entrypoint', () => {
     expect(all('USER')).toEqual(['USER node']);
     expect(all('EXPOSE')).toEqual(['EXPOSE 10464']);
-    expect(all('ENTRYPOINT')).toEqual(['ENTRYPOINT ["node", "dist/src/cli.js"]']);
+    expect(all('ENTRYPOINT')).toEqual([
+      'ENTRYPOINT ["node", "dist/src/cli.js"]',
+    ]);
     const health = all('HEALTHCHECK');
     expect(health).toHaveLength(1);
     expect(health[0]).toContain('CMD ["node", "-e"');
@@ -314,12 +419,20 @@ describe('Dockerfile', () => {
     const sources = all('COPY')
       .filter((l) => !l.includes('--from='))
       .flatMap((l) => l.split(/\s+/).slice(1, -1));
-    expect(sources.sort()).toEqual(['data', 'package-lock.json', 'package.json', 'src', 'tsconfig.json']);
+    expect(sources.sort()).toEqual([
+      'data',
+      'package-lock.json',
+      'package.json',
+      'src',
+      'tsconfig.json',
+    ]);
     for (const source of sources) {
       expect(allowed, source).toContain(source);
       expect(existsSync(resolve(ROOT, source)), source).toBe(true);
     }
     // The demo finds its data from the package root the image keeps.
-    expect(existsSync(resolve(ROOT, 'data/online-retail/online-retail-sample.csv'))).toBe(true);
+    expect(
+      existsSync(resolve(ROOT, 'data/online-retail/online-retail-sample.csv')),
+    ).toBe(true);
   });
 });

@@ -43,14 +43,16 @@ export async function startService(
     log: () => output,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null)
+          return resolve();
         child.once('exit', () => resolve());
         process.kill(child.pid!, 'SIGTERM');
       }),
   };
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null)
+      throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
     try {
       if ((await fetch(url + readyPath)).status === 200) return service;
     } catch {
@@ -68,9 +70,19 @@ export interface Sample {
 }
 
 /** Runs an instant query; returns the result vector. */
-export async function query(prometheusUrl: string, expr: string): Promise<Sample[]> {
-  const res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
-  const body = (await res.json()) as { status: string; error?: string; data?: { result: Sample[] } };
-  if (body.status !== 'success') throw new Error(`query failed: ${expr}: ${body.error}`);
+export async function query(
+  prometheusUrl: string,
+  expr: string,
+): Promise<Sample[]> {
+  const res = await fetch(
+    `${prometheusUrl}/api/v1/query?query=${encodeURIComponent(expr)}`,
+  );
+  const body = (await res.json()) as {
+    status: string;
+    error?: string;
+    data?: { result: Sample[] };
+  };
+  if (body.status !== 'success')
+    throw new Error(`query failed: ${expr}: ${body.error}`);
   return body.data!.result;
 }

@@ -39,8 +39,7 @@ export function healthDashboard(config: BundleConfig): dashboard.Dashboard {
     'Inference exporter health',
     HEALTH_UID,
     'The exporter itself: model-server probe, log ingestion, attribution join, GPUs and remediation decisions.',
-  )
-    .withVariable(instanceVariable(config));
+  ).withVariable(instanceVariable(config));
   addProbeRow(builder, config);
   addIngestionRow(builder, config);
   addAttributionRow(builder, config);

@@ -34,8 +34,12 @@ export function modelDashboard(config: BundleConfig): dashboard.Dashboard {
     'One model by version and scene: outcomes, latency, quality at k, feedback and ingestion.',
   )
     .withVariable(labelVariable(config, 'model', '', { multi: false }))
-    .withVariable(labelVariable(config, 'version', 'model=~"$model"', { multi: true }))
-    .withVariable(labelVariable(config, 'scene', 'model=~"$model"', { multi: true }))
+    .withVariable(
+      labelVariable(config, 'version', 'model=~"$model"', { multi: true }),
+    )
+    .withVariable(
+      labelVariable(config, 'scene', 'model=~"$model"', { multi: true }),
+    )
     .withVariable(instanceVariable(config));
   addServingRow(builder, config);
   addQualityRow(builder, config);
@@ -51,7 +55,8 @@ function addServingRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
   const w = c.alertWindow;
   const raw = (def: typeof serving.requests) =>
     `rate(${series(def, c.exporterSelector, MODEL_FILTER)}[$__rate_interval])`;
-  const byVersion = (def: typeof serving.requests) => sumBy(['version'], raw(def));
+  const byVersion = (def: typeof serving.requests) =>
+    sumBy(['version'], raw(def));
   const latency = (q: 'p50' | 'p95' | 'p99') =>
     recordedQuery(recorded.latency(q, w), `${q} ${SCENE_LEGEND}`)[0]!;
   b.withRow(new dashboard.RowBuilder('Serving'));
@@ -59,7 +64,12 @@ function addServingRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
     timeseriesPanel(
       'Requests by outcome',
       'reqps',
-      [{ expr: sumBy(['version', 'outcome'], raw(serving.requests)), legend: '{{version}} {{outcome}}' }],
+      [
+        {
+          expr: sumBy(['version', 'outcome'], raw(serving.requests)),
+          legend: '{{version}} {{outcome}}',
+        },
+      ],
       HALF,
     ),
   );
@@ -83,7 +93,12 @@ function addServingRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
     timeseriesPanel(
       'Items returned per request',
       'none',
-      [{ expr: `${byVersion(serving.returnedItems)} / ${byVersion(serving.requests)}`, legend: '{{version}}' }],
+      [
+        {
+          expr: `${byVersion(serving.returnedItems)} / ${byVersion(serving.requests)}`,
+          legend: '{{version}}',
+        },
+      ],
       HALF,
     ),
   );
@@ -121,7 +136,12 @@ function addQualityRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
     ),
   );
   b.withPanel(
-    timeseriesPanel('Recall@k', 'percentunit', atK(recorded.recallAtK(w)), HALF),
+    timeseriesPanel(
+      'Recall@k',
+      'percentunit',
+      atK(recorded.recallAtK(w)),
+      HALF,
+    ),
   );
   b.withPanel(
     timeseriesPanel('NDCG@k', 'percentunit', atK(recorded.ndcgAtK(w)), HALF),
@@ -145,7 +165,12 @@ function addFeedbackRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
     timeseriesPanel(
       'Feedback by action and attribution',
       'ops',
-      [{ expr: sumBy(['action', 'attribution'], rateOf(attribution.feedback)), legend: '{{action}} {{attribution}}' }],
+      [
+        {
+          expr: sumBy(['action', 'attribution'], rateOf(attribution.feedback)),
+          legend: '{{action}} {{attribution}}',
+        },
+      ],
       HALF,
     ),
   );
@@ -153,7 +178,12 @@ function addFeedbackRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
     timeseriesPanel(
       'Lists waiting for feedback',
       'short',
-      [{ expr: series(attribution.pending, sel, INSTANCE_FILTER), legend: '{{instance}}' }],
+      [
+        {
+          expr: series(attribution.pending, sel, INSTANCE_FILTER),
+          legend: '{{instance}}',
+        },
+      ],
       HALF,
     ),
   );
@@ -161,7 +191,12 @@ function addFeedbackRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
     timeseriesPanel(
       'Input lines by result',
       'ops',
-      [{ expr: sumBy(['instance', 'result', 'reason'], rateOf(ingest.lines)), legend: '{{instance}} {{result}} {{reason}}' }],
+      [
+        {
+          expr: sumBy(['instance', 'result', 'reason'], rateOf(ingest.lines)),
+          legend: '{{instance}} {{result}} {{reason}}',
+        },
+      ],
       HALF,
     ),
   );
@@ -169,7 +204,12 @@ function addFeedbackRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
     timeseriesPanel(
       'Seconds since the last log line',
       's',
-      [{ expr: `time() - ${series(ingest.lastLine, sel, INSTANCE_FILTER)}`, legend: '{{instance}}' }],
+      [
+        {
+          expr: `time() - ${series(ingest.lastLine, sel, INSTANCE_FILTER)}`,
+          legend: '{{instance}}',
+        },
+      ],
       HALF,
     ),
   );

@@ -54,17 +54,35 @@ function tritonPanels(config: BundleConfig, m: ModelServerMetrics) {
     legend: legend(what),
   });
   return [
-    timeseriesPanel('Triton mean request and queue time', 's', [
-      mean(m.tritonRequestDurationMicroseconds, 'request'),
-      mean(m.tritonQueueDurationMicroseconds, 'queue'),
-    ], THIRD),
-    timeseriesPanel('Triton requests per second', 'reqps', [
-      { expr: q.rate(m.tritonRequestSuccess, by), legend: legend('success') },
-      { expr: q.rate(m.tritonRequestFailure, by), legend: legend('failure') },
-    ], THIRD),
-    timeseriesPanel('Triton pending requests', 'short', [
-      { expr: q.gauge(m.tritonPendingRequests, by), legend: legend('pending') },
-    ], THIRD),
+    timeseriesPanel(
+      'Triton mean request and queue time',
+      's',
+      [
+        mean(m.tritonRequestDurationMicroseconds, 'request'),
+        mean(m.tritonQueueDurationMicroseconds, 'queue'),
+      ],
+      THIRD,
+    ),
+    timeseriesPanel(
+      'Triton requests per second',
+      'reqps',
+      [
+        { expr: q.rate(m.tritonRequestSuccess, by), legend: legend('success') },
+        { expr: q.rate(m.tritonRequestFailure, by), legend: legend('failure') },
+      ],
+      THIRD,
+    ),
+    timeseriesPanel(
+      'Triton pending requests',
+      'short',
+      [
+        {
+          expr: q.gauge(m.tritonPendingRequests, by),
+          legend: legend('pending'),
+        },
+      ],
+      THIRD,
+    ),
   ];
 }
 
@@ -77,13 +95,21 @@ function torchservePanels(config: BundleConfig, m: ModelServerMetrics) {
     legend: legend(what),
   });
   return [
-    timeseriesPanel('TorchServe mean inference and queue latency', 's', [
-      mean(m.torchserveInferenceLatencyMicroseconds, 'inference'),
-      mean(m.torchserveQueueLatencyMicroseconds, 'queue'),
-    ], HALF),
-    timeseriesPanel('TorchServe requests per second', 'reqps', [
-      { expr: q.rate(m.torchserveRequests, by), legend: legend('requests') },
-    ], HALF),
+    timeseriesPanel(
+      'TorchServe mean inference and queue latency',
+      's',
+      [
+        mean(m.torchserveInferenceLatencyMicroseconds, 'inference'),
+        mean(m.torchserveQueueLatencyMicroseconds, 'queue'),
+      ],
+      HALF,
+    ),
+    timeseriesPanel(
+      'TorchServe requests per second',
+      'reqps',
+      [{ expr: q.rate(m.torchserveRequests, by), legend: legend('requests') }],
+      HALF,
+    ),
   ];
 }
 
@@ -112,10 +138,15 @@ function vllmPanels(config: BundleConfig, m: ModelServerMetrics) {
       QUANTILES.map(quantile),
       THIRD,
     ),
-    timeseriesPanel('vLLM requests running and waiting', 'short', [
-      gauge(m.vllmRequestsRunning, 'running'),
-      gauge(m.vllmRequestsWaiting, 'waiting'),
-    ], THIRD),
+    timeseriesPanel(
+      'vLLM requests running and waiting',
+      'short',
+      [
+        gauge(m.vllmRequestsRunning, 'running'),
+        gauge(m.vllmRequestsWaiting, 'waiting'),
+      ],
+      THIRD,
+    ),
     timeseriesPanel(
       'vLLM finished requests by reason',
       'reqps',

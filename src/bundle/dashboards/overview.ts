@@ -38,8 +38,12 @@ export function overviewDashboard(config: BundleConfig): dashboard.Dashboard {
     'Traffic, latency, errors and recommendation quality of every model, with host resources.',
   )
     .withVariable(labelVariable(config, 'model', '', { multi: true }))
-    .withVariable(labelVariable(config, 'version', 'model=~"$model"', { multi: true }))
-    .withVariable(labelVariable(config, 'scene', 'model=~"$model"', { multi: true }))
+    .withVariable(
+      labelVariable(config, 'version', 'model=~"$model"', { multi: true }),
+    )
+    .withVariable(
+      labelVariable(config, 'scene', 'model=~"$model"', { multi: true }),
+    )
     .withVariable(instanceVariable(config))
     .link(
       new dashboard.DashboardLinkBuilder('Inference dashboards')
@@ -65,7 +69,10 @@ function addSummaryRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
     statPanel(
       'Total requests per second',
       'reqps',
-      { expr: `sum(${series(recorded.requestRate(w), MODEL_FILTER)})`, legend: 'requests' },
+      {
+        expr: `sum(${series(recorded.requestRate(w), MODEL_FILTER)})`,
+        legend: 'requests',
+      },
       QUARTER,
     ),
   );
@@ -73,7 +80,10 @@ function addSummaryRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
     statPanel(
       'Worst error ratio',
       'percentunit',
-      { expr: `max(${series(recorded.errorRatio(w), MODEL_FILTER)})`, legend: 'error ratio' },
+      {
+        expr: `max(${series(recorded.errorRatio(w), MODEL_FILTER)})`,
+        legend: 'error ratio',
+      },
       QUARTER,
     ),
   );
@@ -81,7 +91,10 @@ function addSummaryRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
     statPanel(
       'Worst p99 latency',
       's',
-      { expr: `max(${series(recorded.latency('p99', w), MODEL_FILTER)})`, legend: 'p99' },
+      {
+        expr: `max(${series(recorded.latency('p99', w), MODEL_FILTER)})`,
+        legend: 'p99',
+      },
       QUARTER,
     ),
   );
@@ -89,7 +102,10 @@ function addSummaryRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
     statPanel(
       'Alerts firing now',
       'none',
-      { expr: 'count(ALERTS{alertstate="firing"}) or vector(0)', legend: 'firing' },
+      {
+        expr: 'count(ALERTS{alertstate="firing"}) or vector(0)',
+        legend: 'firing',
+      },
       QUARTER,
     ),
   );
@@ -106,7 +122,12 @@ function addServingRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
     timeseriesPanel(
       'Requests per second',
       'reqps',
-      [{ expr: series(recorded.requestRate(w), MODEL_FILTER), legend: VERSION_LEGEND }],
+      [
+        {
+          expr: series(recorded.requestRate(w), MODEL_FILTER),
+          legend: VERSION_LEGEND,
+        },
+      ],
       THIRD,
     ),
   );
@@ -114,7 +135,12 @@ function addServingRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
     timeseriesPanel(
       'Error ratio',
       'percentunit',
-      [{ expr: series(recorded.errorRatio(w), MODEL_FILTER), legend: VERSION_LEGEND }],
+      [
+        {
+          expr: series(recorded.errorRatio(w), MODEL_FILTER),
+          legend: VERSION_LEGEND,
+        },
+      ],
       THIRD,
     ),
   );
@@ -130,8 +156,12 @@ function addServingRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
 
 function addQualityRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
   const w = c.alertWindow;
-  const ratio = (name: string) => [{ expr: series(name, MODEL_FILTER), legend: VERSION_LEGEND }];
-  const atK = (name: string) => [{ expr: series(name, MODEL_FILTER), legend: `@{{k}} ${VERSION_LEGEND}` }];
+  const ratio = (name: string) => [
+    { expr: series(name, MODEL_FILTER), legend: VERSION_LEGEND },
+  ];
+  const atK = (name: string) => [
+    { expr: series(name, MODEL_FILTER), legend: `@{{k}} ${VERSION_LEGEND}` },
+  ];
   b.withRow(new dashboard.RowBuilder('Recommendation quality'));
   b.withPanel(
     timeseriesPanel(
@@ -162,7 +192,9 @@ function addQualityRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
 
 function addHostRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
   const sel = c.exporterSelector;
-  const perInstance = (def: typeof host.cpuUtilization) => [{ expr: series(def, sel, INSTANCE_FILTER), legend: '{{instance}}' }];
+  const perInstance = (def: typeof host.cpuUtilization) => [
+    { expr: series(def, sel, INSTANCE_FILTER), legend: '{{instance}}' },
+  ];
   const network = (def: typeof host.networkReceive, direction: string) => ({
     expr: `rate(${series(def, sel, INSTANCE_FILTER)}[$__rate_interval])`,
     legend: `${direction} {{instance}} {{device}}`,
@@ -188,7 +220,10 @@ function addHostRow(b: dashboard.DashboardBuilder, c: BundleConfig): void {
     timeseriesPanel(
       'Network',
       'Bps',
-      [network(host.networkReceive, 'receive'), network(host.networkTransmit, 'transmit')],
+      [
+        network(host.networkReceive, 'receive'),
+        network(host.networkTransmit, 'transmit'),
+      ],
       THIRD,
     ),
   );

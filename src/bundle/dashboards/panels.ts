@@ -86,9 +86,7 @@ export function statPanel(
     .span(size.w)
     .height(size.h)
     .graphMode(common.BigValueGraphMode.Area)
-    .reduceOptions(
-      new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']),
-    )
+    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']))
     .targets(targets([query]));
 }
 

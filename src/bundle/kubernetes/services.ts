@@ -62,11 +62,7 @@ export function sidecarService(config: BundleConfig): Service {
  */
 export function ingestService(config: BundleConfig): Service {
   return new Service({
-    metadata: metadata(
-      config,
-      NAMES.ingest,
-      appLabels(EXPORTER_APP, 'ingest'),
-    ),
+    metadata: metadata(config, NAMES.ingest, appLabels(EXPORTER_APP, 'ingest')),
     spec: { selector: ingestPodLabels(), ports: [METRICS_PORT] },
   });
 }
