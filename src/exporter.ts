@@ -4,8 +4,13 @@
  * produced, and the HTTP app serves the result.
  */
 import type { Server } from 'node:http';
-import type { Config, SourceConfig } from './config/schema.js';
+import {
+  defaultSource,
+  type Config,
+  type SourceConfig,
+} from './config/schema.js';
 import { createParser, parserOptions } from './formats/index.js';
+import { kserveRouter } from './formats/kserve.js';
 import type { LineResult } from './formats/events.js';
 import { startHostCollector } from './host/collector.js';
 import { errText, type LogFormat, type Logger } from './log.js';
@@ -178,6 +183,9 @@ export async function startExporter(
         maxLineBytes: config.tail.maxLineBytes,
       }),
     );
+    // KServe's logger posts CloudEvents; the model is the inference service.
+    const defaults = { ...defaultSource([]).defaults, model: 'unknown' };
+    app.use(kserveRouter((result) => recorder.line(result), { defaults }));
   }
   const server = await listen(app, options.listen, {
     configFile: options.webConfigFile,

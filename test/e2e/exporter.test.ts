@@ -523,3 +523,54 @@ describe('inference-exporter on a TorchServe access log', () => {
     }
   });
 });
+
+describe('inference-exporter receiving KServe logger events', () => {
+  it('pairs a request and its response from the documented dump into one timed inference', async () => {
+    const cli = await startCli(['--web.enable-ingest', '--no-collector.host']);
+    // The event pair of kserve/kserve docs/samples/logger/basic/README.md.
+    const common = {
+      'ce-specversion': '1.0',
+      'ce-source': 'http://localhost:9081/',
+      'ce-id': '0009174a-24a8-4603-b098-09c8799950e9',
+      'ce-inferenceservicename': 'sklearn-iris',
+      'ce-namespace': 'default',
+      'content-type': 'application/json',
+    };
+    const post = (type: string, time: string, body: unknown) =>
+      fetch(`http://127.0.0.1:${cli.port}/kserve`, {
+        method: 'POST',
+        headers: { ...common, 'ce-type': type, 'ce-time': time },
+        body: JSON.stringify(body),
+      });
+    try {
+      const request = await post(
+        'org.kubeflow.serving.inference.request',
+        '2021-04-10T00:23:26.0789529Z',
+        {
+          instances: [
+            [6.8, 2.8, 4.8, 1.4],
+            [6.0, 3.4, 4.5, 1.6],
+          ],
+        },
+      );
+      expect(request.status).toBe(200);
+      const response = await post(
+        'org.kubeflow.serving.inference.response',
+        '2021-04-10T00:23:26.080736102Z',
+        { predictions: [1, 1] },
+      );
+      expect(response.status).toBe(200);
+      const text = (await scrape(cli.port)).text;
+      const labels = { model: 'sklearn-iris' };
+      expect(
+        sum(text, 'inference_requests_total', { ...labels, outcome: 'ok' }),
+      ).toBe(1);
+      // 26.080736102 - 26.0789529 s, to the nanosecond.
+      expect(
+        sum(text, 'inference_request_duration_seconds_sum', labels),
+      ).toBeCloseTo(0.001783202, 9);
+    } finally {
+      await cli.stop();
+    }
+  });
+});
