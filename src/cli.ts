@@ -54,7 +54,7 @@ Flags:
   --web.telemetry-path="/metrics"      path under which metrics are served
   --web.config.file=FILE               TLS, basic auth and headers (exporter-toolkit format)
   --web.audit-log.file=FILE            write the access audit log here instead of the main log
-  --web.enable-ingest                  accept pushed events on POST /ingest and gauges on POST /data
+  --web.enable-ingest                  accept POST /ingest (events), /data (gauges) and /kserve (KServe logger)
   --config.file=FILE                   YAML configuration (sources, attribution, windows)
   --source.path=GLOB                   a JSON Lines log to tail; repeatable
   --tail.from-beginning                read files found at start from their beginning

@@ -18,3 +18,31 @@ describe('README', () => {
     expect(top).toContain('npm test');
   });
 });
+
+describe('README format examples', () => {
+  it('parses each example line with the format it is shown under', async () => {
+    const { createParser } = await import('../src/formats/index.js');
+    const { defaultSource } = await import('../src/config/schema.js');
+    const block = readme.split(
+      'One line of each, as the parsers read them:',
+    )[1]!;
+    const body = block.split('```text\n')[1]!.split('```')[0]!;
+    const rows = body.trim().split('\n');
+    let checked = 0;
+    for (let i = 0; i < rows.length; i += 2) {
+      const heading = rows[i]!.replace(/^# /, '');
+      const format = heading.split(/[ ,]/)[0] as Parameters<
+        typeof createParser
+      >[0];
+      const pattern = /pattern: '(.*)'$/.exec(heading)?.[1];
+      const parser = createParser(format, {
+        source: defaultSource([]),
+        pattern: pattern?.replace(/\\\\/g, '\\'),
+      });
+      const result = parser.parse(rows[i + 1]!, 0);
+      expect(result.ok, `${format}: ${JSON.stringify(result)}`).toBe(true);
+      checked++;
+    }
+    expect(checked).toBe(5);
+  });
+});
