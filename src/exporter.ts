@@ -3,6 +3,7 @@
  * recorder, a timer saves positions together with the counters they
  * produced, and the HTTP app serves the result.
  */
+import type { Express } from 'express';
 import type { Server } from 'node:http';
 import {
   defaultSource,
@@ -76,7 +77,6 @@ export async function startExporter(
     maxLabelSets: config.limits.maxLabelSets,
     maxOutcomesPerLabelSet: config.limits.maxOutcomesPerLabelSet,
   });
-  const errors = store.counter(defs.ingest.errors);
 
   const positions = config.positions.file
     ? new PositionsFile(config.positions.file, log.child('positions'))
@@ -85,21 +85,7 @@ export async function startExporter(
   const extra = saved?.extra as PositionsExtra | undefined;
   if (extra?.counters) store.restore(extra.counters);
 
-  let badLines = 0;
-  const onBadLine = (line: TailedLine, result: LineResult & { ok: false }) => {
-    if (result.skipped || ++badLines > LOGGED_BAD_LINES) return;
-    log.warn('malformed line', {
-      component: 'parse',
-      file: line.file,
-      line: line.line,
-      reason: result.reason,
-      field: result.field,
-      note:
-        badLines === LOGGED_BAD_LINES
-          ? 'further malformed lines are counted, not logged'
-          : undefined,
-    });
-  };
+  const onBadLine = badLineLogger(log);
 
   const tailers = config.sources.map((source) =>
     startSource(
@@ -119,40 +105,13 @@ export async function startExporter(
     : undefined;
   const probes = startProbes(store, config.probes, log.child('probe'));
 
-  // A failing save is counted every time, logged when its reason changes.
-  let saveFailure = '';
-  const save = async () => {
-    if (!positions) return;
-    const files: FilePosition[] = tailers.flatMap((t) => t.positions());
-    const counters = store.snapshot(isPersisted);
-    const fields = { component: 'positions', file: config.positions.file };
-    try {
-      await positions.save({
-        version: 1,
-        files,
-        extra: { counters } satisfies PositionsExtra,
-      });
-      if (saveFailure) log.info('positions saved again', fields);
-      saveFailure = '';
-    } catch (err) {
-      errors.labels('positions_write').inc();
-      const cause = (err as Error).cause as NodeJS.ErrnoException | undefined;
-      const reason = cause?.code ?? errText(err);
-      if (reason !== saveFailure)
-        log.error('cannot save positions, will retry', {
-          ...fields,
-          err: errText(err),
-        });
-      saveFailure = reason;
-    }
-  };
-  let saving: Promise<void> = Promise.resolve();
-  const sync = () => (saving = saving.then(save));
-  const timer = setInterval(
-    () => void sync(),
-    config.positions.syncIntervalSeconds * 1000,
+  const positionsSync = startPositionsSync(
+    positions,
+    config.positions,
+    () => tailers.flatMap((t) => t.positions()),
+    store,
+    log,
   );
-  timer.unref();
 
   const history = new StatusHistory(store, {
     onError: (err) =>
@@ -171,22 +130,7 @@ export async function startExporter(
     isReady: () => true,
     history,
   });
-  if (config.remediation.enabled) {
-    app.use(remediationRouter({ config: config.remediation, store, log }));
-  }
-  if (options.enableIngest) {
-    app.use(
-      ingestRouter({
-        recorder,
-        store,
-        log: log.child('push'),
-        maxLineBytes: config.tail.maxLineBytes,
-      }),
-    );
-    // KServe's logger posts CloudEvents; the model is the inference service.
-    const defaults = { ...defaultSource([]).defaults, model: 'unknown' };
-    app.use(kserveRouter((result) => recorder.line(result), { defaults }));
-  }
+  mountOptionalRoutes(app, options, recorder, store, log);
   const server = await listen(app, options.listen, {
     configFile: options.webConfigFile,
     audit: { file: options.auditLogFile, format: options.logFormat },
@@ -208,18 +152,124 @@ export async function startExporter(
     drain: async () => {
       await Promise.all(tailers.map((t) => t.drain()));
     },
-    sync,
+    sync: positionsSync.sync,
     stop: async () => {
-      clearInterval(timer);
       history.stop();
       host?.stop();
       await probes.stop();
       await Promise.all(tailers.map((t) => t.stop()));
-      await sync();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await positionsSync.stop();
+      const closed = new Promise<void>((resolve) =>
+        server.close(() => resolve()),
+      );
+      // Keep-alive scrapers would otherwise hold the close open.
       server.closeAllConnections();
+      await closed;
     },
   };
+}
+
+/** Logs the first few malformed lines with file and line, then only counts. */
+function badLineLogger(
+  log: Logger,
+): (line: TailedLine, result: LineResult & { ok: false }) => void {
+  let badLines = 0;
+  return (line, result) => {
+    if (result.skipped || ++badLines > LOGGED_BAD_LINES) return;
+    log.warn('malformed line', {
+      component: 'parse',
+      file: line.file,
+      line: line.line,
+      reason: result.reason,
+      field: result.field,
+      note:
+        badLines === LOGGED_BAD_LINES
+          ? 'further malformed lines are counted, not logged'
+          : undefined,
+    });
+  };
+}
+
+/**
+ * Saves offsets and the counters they produced, together, on a timer and
+ * on demand. A failing save is counted every time and logged when its
+ * reason changes.
+ */
+function startPositionsSync(
+  positions: PositionsFile | undefined,
+  settings: Config['positions'],
+  offsets: () => FilePosition[],
+  store: MetricStore,
+  log: Logger,
+): { sync: () => Promise<void>; stop: () => Promise<void> } {
+  const errors = store.counter(defs.ingest.errors);
+  const fields = { component: 'positions', file: settings.file };
+  let lastFailure = '';
+  const save = async () => {
+    if (!positions) return;
+    const files = offsets();
+    const counters = store.snapshot(isPersisted);
+    try {
+      await positions.save({
+        version: 1,
+        files,
+        extra: { counters } satisfies PositionsExtra,
+      });
+      if (lastFailure) log.info('positions saved again', fields);
+      lastFailure = '';
+    } catch (err) {
+      errors.labels('positions_write').inc();
+      const cause = (err as Error).cause as NodeJS.ErrnoException | undefined;
+      const reason = cause?.code ?? errText(err);
+      if (reason !== lastFailure) {
+        log.error('cannot save positions, will retry', {
+          ...fields,
+          err: errText(err),
+        });
+      }
+      lastFailure = reason;
+    }
+  };
+  let saving: Promise<void> = Promise.resolve();
+  const sync = () => (saving = saving.then(save));
+  const timer = setInterval(
+    () => void sync(),
+    settings.syncIntervalSeconds * 1000,
+  );
+  timer.unref();
+  return {
+    sync,
+    stop: () => {
+      clearInterval(timer);
+      return sync();
+    },
+  };
+}
+
+/** The routes that accept writes, each only when asked for. */
+function mountOptionalRoutes(
+  app: Express,
+  options: ExporterOptions,
+  recorder: Recorder,
+  store: MetricStore,
+  log: Logger,
+): void {
+  const { config } = options;
+  if (config.remediation.enabled) {
+    app.use(remediationRouter({ config: config.remediation, store, log }));
+  }
+  if (!options.enableIngest) return;
+  app.use(
+    ingestRouter({
+      recorder,
+      store,
+      log: log.child('push'),
+      maxLineBytes: config.tail.maxLineBytes,
+    }),
+  );
+  // KServe's logger posts CloudEvents; the model is the inference service.
+  const defaults = { ...defaultSource([]).defaults, model: 'unknown' };
+  app.use(kserveRouter((result) => recorder.line(result), { defaults }));
 }
 
 function startSource(

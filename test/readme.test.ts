@@ -37,7 +37,7 @@ describe('README format examples', () => {
       const pattern = /pattern: '(.*)'$/.exec(heading)?.[1];
       const parser = createParser(format, {
         source: defaultSource([]),
-        pattern: pattern?.replace(/\\\\/g, '\\'),
+        pattern,
       });
       const result = parser.parse(rows[i + 1]!, 0);
       expect(result.ok, `${format}: ${JSON.stringify(result)}`).toBe(true);
