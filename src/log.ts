@@ -4,6 +4,7 @@
  * keys or client addresses; see `maskAddress` and `hashKey` for those.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'logfmt' | 'json';
@@ -96,8 +97,29 @@ export function hashKey(value: string): string {
 /** An IPv4 address with its last octet zeroed, an IPv6 one cut to /48. */
 export function maskAddress(address: string | undefined): string {
   if (!address) return '';
-  const v4 = address.replace(/^::ffff:/, '');
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(v4)) return v4.replace(/\.\d+$/, '.0');
-  const groups = address.split(':').filter((g) => g !== '');
-  return groups.slice(0, 3).join(':') + '::';
+  const v4 = address.replace(/^::ffff:/i, '');
+  if (isIPv4(v4)) return v4.replace(/\.\d+$/, '.0');
+  const bare = address.replace(/%.*$/, '');
+  if (!isIPv6(bare)) return 'invalid';
+  const groups = expandIPv6(bare).slice(0, 3);
+  while (groups.length > 0 && groups[groups.length - 1] === 0) groups.pop();
+  return `${groups.map((g) => g.toString(16)).join(':')}::`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address, `::` filled in. */
+function expandIPv6(address: string): number[] {
+  const [head = '', tail] = address.split('::');
+  const parse = (part: string) =>
+    part === '' ? [] : part.split(':').flatMap(groupsOf);
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  const zeros = new Array<number>(8 - left.length - right.length).fill(0);
+  return [...left, ...zeros, ...right];
+}
+
+/** One group, or the two groups of an embedded IPv4 tail. */
+function groupsOf(part: string): number[] {
+  if (!part.includes('.')) return [parseInt(part, 16)];
+  const [a = 0, b = 0, c = 0, d = 0] = part.split('.').map(Number);
+  return [(a << 8) | b, (c << 8) | d];
 }

@@ -109,6 +109,15 @@ type AnyFamily = CounterFamily | GaugeFamily | HistogramFamily;
 export class MetricStore {
   private readonly families: AnyFamily[] = [];
   private readonly byName = new Map<string, AnyFamily>();
+  /** Saved values of families not created yet. */
+  private readonly pendingCounters = new Map<
+    string,
+    StoreSnapshot['counters'][string]
+  >();
+  private readonly pendingHistograms = new Map<
+    string,
+    StoreSnapshot['histograms'][string]
+  >();
   private readonly collectHooks: Array<() => void> = [];
 
   /** The counter family for a definition, created on first use. */
@@ -158,6 +167,7 @@ export class MetricStore {
     }
     this.families.push(family);
     this.byName.set(family.def.name, family);
+    this.applyRestore(family);
     return family;
   }
 
@@ -207,16 +217,30 @@ export class MetricStore {
   /** Adds a snapshot's values onto the current ones. */
   restore(snap: StoreSnapshot): void {
     for (const [name, rows] of Object.entries(snap.counters ?? {})) {
-      const f = this.byName.get(name);
-      if (!(f instanceof CounterFamily)) continue;
-      for (const [values, v] of rows) {
-        if (values.length === f.def.labels.length) f.labels(...values).inc(v);
-      }
+      this.pendingCounters.set(name, rows);
     }
     for (const [name, rows] of Object.entries(snap.histograms ?? {})) {
-      const f = this.byName.get(name);
-      if (!(f instanceof HistogramFamily)) continue;
-      for (const [values, counts, sum, count] of rows) {
+      this.pendingHistograms.set(name, rows);
+    }
+    for (const family of this.families) this.applyRestore(family);
+  }
+
+  /**
+   * Adds the saved values of one family, once. Families created after
+   * `restore`, by parts of the exporter that start later, get theirs when
+   * they are created.
+   */
+  private applyRestore(f: AnyFamily): void {
+    const name = f.def.name;
+    if (f instanceof CounterFamily) {
+      for (const [values, v] of this.pendingCounters.get(name) ?? []) {
+        if (values.length === f.def.labels.length) f.labels(...values).inc(v);
+      }
+      this.pendingCounters.delete(name);
+    } else if (f instanceof HistogramFamily) {
+      for (const [values, counts, sum, count] of this.pendingHistograms.get(
+        name,
+      ) ?? []) {
         if (values.length !== f.def.labels.length) continue;
         if (counts.length !== f.bounds.length) continue;
         const child = f.labels(...values);
@@ -224,6 +248,7 @@ export class MetricStore {
         child.sum += sum;
         child.count += count;
       }
+      this.pendingHistograms.delete(name);
     }
   }
 }

@@ -5,6 +5,7 @@
  */
 import {
   appendFileSync,
+  statSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -230,6 +231,10 @@ describe('inference-exporter on the replayed shop data', () => {
     try {
       const text = await scrapeWhenCaughtUp(second, lines.length);
       expect(sum(text, 'inference_log_lines_total')).toBe(lines.length);
+      // Counters of the tailer itself carry on too.
+      expect(sum(text, 'inference_log_read_bytes_total')).toBe(
+        statSync(log).size,
+      );
       expect(sum(text, 'inference_requests_total')).toBe(
         lines.filter((l) => l.includes('"type":"inference"')).length,
       );

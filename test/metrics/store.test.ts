@@ -86,3 +86,20 @@ describe('MetricStore.snapshot', () => {
     expect(snap.histograms).toEqual({});
   });
 });
+
+describe('MetricStore.restore before a family exists', () => {
+  it('gives a family created later its saved values, once', () => {
+    const a = new MetricStore();
+    a.counter(requests).labels('x').inc(4);
+    a.histogram(latency, [1]).labels().observe(0.5);
+    const snap = a.snapshot();
+
+    const b = new MetricStore();
+    b.restore(snap);
+    const later = b.counter(requests);
+    expect(later.labels('x').value).toBe(4);
+    expect(b.histogram(latency, [1]).labels().count).toBe(1);
+    // Asking for the family again must not add the values a second time.
+    expect(b.counter(requests).labels('x').value).toBe(4);
+  });
+});

@@ -45,6 +45,19 @@ const NOBODY = 65534;
 /** Root runs the CLI as nobody, so that file modes apply to it. */
 const RUN_AS = process.getuid?.() === 0 ? NOBODY : undefined;
 
+/**
+ * Whether the user the CLI runs as can reach the built CLI at all: a
+ * checkout under a private folder (mode 0700, as mktemp makes) hides it
+ * from nobody, and then the permission cases cannot run there.
+ */
+const CLI_REACHABLE =
+  RUN_AS === undefined ||
+  spawnSync(
+    process.execPath,
+    ['-e', `require('node:fs').accessSync(${JSON.stringify(CLI)})`],
+    { uid: RUN_AS, gid: RUN_AS },
+  ).status === 0;
+
 let dir: string;
 let exporter: RunningExporter | undefined;
 
@@ -300,67 +313,72 @@ describe('a full disk, as a file-size limit (EFBIG, root-proof)', () => {
   });
 });
 
-describe('permissions, with the exporter run as nobody', () => {
-  it('reports an unreadable rotated-in log and an unwritable positions directory, and recovers from both', async () => {
-    if (!existsSync(CLI))
-      throw new Error(`build first (npx tsc -p .): ${CLI} is missing`);
-    await chmod(dir, 0o755);
-    const logs = join(dir, 'logs');
-    const state = join(dir, 'state');
-    await mkdir(logs);
-    await mkdir(state);
-    if (RUN_AS !== undefined) await chown(state, RUN_AS, RUN_AS);
-    const log = join(logs, 'model-server.log');
-    await writeFile(log, lines(100), { mode: 0o644 });
+describe.skipIf(!CLI_REACHABLE)(
+  'permissions, with the exporter run as nobody (skipped where nobody cannot reach the checkout)',
+  () => {
+    it('reports an unreadable rotated-in log and an unwritable positions directory, and recovers from both', async () => {
+      if (!existsSync(CLI))
+        throw new Error(`build first (npx tsc -p .): ${CLI} is missing`);
+      await chmod(dir, 0o755);
+      const logs = join(dir, 'logs');
+      const state = join(dir, 'state');
+      await mkdir(logs);
+      await mkdir(state);
+      if (RUN_AS !== undefined) await chown(state, RUN_AS, RUN_AS);
+      const log = join(logs, 'model-server.log');
+      await writeFile(log, lines(100), { mode: 0o644 });
 
-    const cli = await startChild(
-      process.execPath,
-      cliArgs(log, join(state, 'positions.json')),
-      RUN_AS,
-    );
-    try {
-      const errors = (operation: string) =>
-        cli.metricValue('inference_log_errors_total', { operation });
-      await waitFor(
-        async () =>
-          (await cli.metricValue('inference_log_lines_total')) === 100,
+      const cli = await startChild(
+        process.execPath,
+        cliArgs(log, join(state, 'positions.json')),
+        RUN_AS,
       );
+      try {
+        const errors = (operation: string) =>
+          cli.metricValue('inference_log_errors_total', { operation });
+        await waitFor(
+          async () =>
+            (await cli.metricValue('inference_log_lines_total')) === 100,
+        );
 
-      // Rotated: the new file is unreadable to the exporter.
-      await rename(log, `${log}.1`);
-      await writeFile(log, lines(30), { mode: 0o000 });
-      await chmod(log, 0o000);
-      await waitFor(
-        async () => (await errors('open')) >= 2,
-        10_000,
-        'open errors',
-      );
-      expect(cli.stderr()).toMatch(/cannot open log file, will retry.*EACCES/);
-      await chmod(log, 0o644);
-      await waitFor(
-        async () =>
-          (await cli.metricValue('inference_log_lines_total')) === 130,
-        10_000,
-        '130 lines',
-      );
+        // Rotated: the new file is unreadable to the exporter.
+        await rename(log, `${log}.1`);
+        await writeFile(log, lines(30), { mode: 0o000 });
+        await chmod(log, 0o000);
+        await waitFor(
+          async () => (await errors('open')) >= 2,
+          10_000,
+          'open errors',
+        );
+        expect(cli.stderr()).toMatch(
+          /cannot open log file, will retry.*EACCES/,
+        );
+        await chmod(log, 0o644);
+        await waitFor(
+          async () =>
+            (await cli.metricValue('inference_log_lines_total')) === 130,
+          10_000,
+          '130 lines',
+        );
 
-      // The state directory is the exporter's; without write permission
-      // saves fail.
-      await chmod(state, 0o555);
-      await waitFor(
-        async () => (await errors('positions_write')) >= 2,
-        10_000,
-        'failed saves',
-      );
-      expect(cli.stderr()).toMatch(/cannot save positions.*EACCES/);
-      await chmod(state, 0o755);
-      await waitFor(
-        async () => /positions saved again/.test(cli.stderr()),
-        10_000,
-        'saving again',
-      );
-    } finally {
-      await cli.stop();
-    }
-  });
-});
+        // The state directory is the exporter's; without write permission
+        // saves fail.
+        await chmod(state, 0o555);
+        await waitFor(
+          async () => (await errors('positions_write')) >= 2,
+          10_000,
+          'failed saves',
+        );
+        expect(cli.stderr()).toMatch(/cannot save positions.*EACCES/);
+        await chmod(state, 0o755);
+        await waitFor(
+          async () => /positions saved again/.test(cli.stderr()),
+          10_000,
+          'saving again',
+        );
+      } finally {
+        await cli.stop();
+      }
+    });
+  },
+);
