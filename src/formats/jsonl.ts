@@ -22,6 +22,9 @@ import {
 /** Longest model, version, scene or outcome value kept as a label. */
 export const MAX_LABEL_LENGTH = 128;
 
+/** Longest latency accepted, in seconds. */
+export const MAX_LATENCY_SECONDS = 86_400;
+
 /** Action words other systems use, folded onto ours. */
 export const ACTION_SYNONYMS: Record<string, FeedbackAction> = {
   click: 'click',
@@ -166,7 +169,18 @@ export class JsonLineParser {
     const rawLatency = readPath(obj, this.paths.latency);
     if (rawLatency !== undefined && rawLatency !== null) {
       const seconds = toSeconds(rawLatency, f.latencyUnit);
-      if (Number.isNaN(seconds)) return malformed('bad_value', f.latency);
+      if (Number.isNaN(seconds)) {
+        const numeric =
+          typeof rawLatency === 'number' ||
+          (typeof rawLatency === 'string' &&
+            rawLatency.trim() !== '' &&
+            !Number.isNaN(Number(rawLatency)));
+        return malformed(numeric ? 'bad_value' : 'bad_type', f.latency);
+      }
+      // A latency beyond a day is a unit mistake or garbage; one such value
+      // would dwarf every other in the histogram's sum for good.
+      if (seconds > MAX_LATENCY_SECONDS)
+        return malformed('bad_value', f.latency);
       event.latencySeconds = seconds;
     }
 

@@ -71,8 +71,18 @@ describe('JsonLineParser, default schema', () => {
       'latency_ms',
     ],
     [
-      '{"type":"inference","model":"m","latency_ms":"fast"}',
+      '{"type":"inference","model":"m","latency_ms":1e308}',
       'bad_value',
+      'latency_ms',
+    ],
+    [
+      '{"type":"inference","model":"m","latency_ms":86400001}',
+      'bad_value',
+      'latency_ms',
+    ],
+    [
+      '{"type":"inference","model":"m","latency_ms":"fast"}',
+      'bad_type',
       'latency_ms',
     ],
     ['{"type":"inference","model":"m","items":[{"x":1}]}', 'bad_type', 'items'],
