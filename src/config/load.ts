@@ -145,7 +145,15 @@ function merge(
     const keyRule = rule ? `${rule}.${key}` : key;
     const field = camel(key);
     if (!Object.hasOwn(target, field)) {
-      throw new ConfigError(w.file, lineOf(w, keyNode), keyPath, 'unknown key');
+      const known = Object.keys(target)
+        .map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`))
+        .join(', ');
+      throw new ConfigError(
+        w.file,
+        lineOf(w, keyNode),
+        keyPath,
+        `unknown key (known here: ${known})`,
+      );
     }
     target[field] = value(
       w,

@@ -293,7 +293,7 @@ describe('inference-exporter refuses bad start-up input with one clear message',
     const r = runCliToEnd([`--config.file=${config}`]);
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(
-      `inference-exporter: config error: ${config}:2: attribution.window_secs: unknown key\n`,
+      `inference-exporter: config error: ${config}:2: attribution.window_secs: unknown key (known here: window_seconds, max_pending_lists, k)\n`,
     );
   });
 
