@@ -76,6 +76,8 @@ export async function startExporter(
     maxPendingLists: config.attribution.maxPendingLists,
     maxLabelSets: config.limits.maxLabelSets,
     maxOutcomesPerLabelSet: config.limits.maxOutcomesPerLabelSet,
+    holdFeedbackMillis: config.attribution.holdFeedbackSeconds * 1000,
+    maxHeldFeedback: config.attribution.maxHeldFeedback,
   });
 
   const positions = config.positions.file

@@ -66,6 +66,7 @@ const POSITIVE = new Set([
 ]);
 
 const WHOLE = new Set([
+  'attribution.max_held_feedback',
   'sources.utc_offset_minutes',
   'attribution.k',
   'window.seconds',

@@ -83,6 +83,13 @@ export interface Config {
     maxPendingLists: number;
     /** Cut-offs for the @k metrics. */
     k: number[];
+    /**
+     * Longest wait for feedback read ahead of its list, as when feedback
+     * and inference logs are read side by side; 0 does not wait.
+     */
+    holdFeedbackSeconds: number;
+    /** Most feedback events waiting at once; the earliest go first. */
+    maxHeldFeedback: number;
   };
   window: {
     /** Length of the sliding window behind the window gauges. */
@@ -158,6 +165,8 @@ export function defaultConfig(): Config {
       windowSeconds: 1800,
       maxPendingLists: 1_000_000,
       k: [5, 10],
+      holdFeedbackSeconds: 5,
+      maxHeldFeedback: 100_000,
     },
     window: { seconds: 300 },
     limits: { maxLabelSets: 500, maxOutcomesPerLabelSet: 16 },

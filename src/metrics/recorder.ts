@@ -3,6 +3,7 @@
  * quality counters from the attribution join, sliding-window gauges, and
  * the count of every input line by result.
  */
+import { HeldFeedback } from '../quality/held-feedback.js';
 import type {
   FeedbackEvent,
   InferenceEvent,
@@ -35,6 +36,13 @@ export interface RecorderOptions {
   maxLabelSets?: number;
   /** Distinct outcomes kept per label set before folding. */
   maxOutcomesPerLabelSet?: number;
+  /**
+   * Longest wait, in wall time, for feedback read ahead of the lists; 0
+   * matches every feedback event with the lists there are, at once.
+   */
+  holdFeedbackMillis?: number;
+  /** Most feedback events waiting at once. */
+  maxHeldFeedback?: number;
   /** Wall clock in milliseconds; tests pass their own. */
   now?: () => number;
 }
@@ -62,6 +70,9 @@ interface LabelSet {
 
 export class Recorder {
   readonly join: AttributionJoin;
+  private readonly held: HeldFeedback | undefined;
+  /** Latest event time of the lists read so far. */
+  private listsReadUpTo = -Infinity;
   private readonly labelSets: LabelSet[] = [];
   private readonly labelIds = new Map<string, number>();
   private readonly now: () => number;
@@ -128,6 +139,15 @@ export class Recorder {
     this.f.evictions.labels('age');
     this.f.evictions.labels('size');
     store.onCollect(() => this.collectWindows());
+    const holdMillis = options.holdFeedbackMillis ?? 0;
+    this.held =
+      holdMillis > 0
+        ? new HeldFeedback({
+            holdMillis,
+            maxHeld: options.maxHeldFeedback ?? 100_000,
+            now: this.now,
+          })
+        : undefined;
   }
 
   /** Counts one input line by its parse result, then records its event. */
@@ -141,6 +161,7 @@ export class Recorder {
       this.f.lines.labels(kind, result.reason).inc();
     }
     (this.lastLine ??= this.f.lastLine.labels()).set(this.now() / 1000);
+    this.releaseExpired();
   }
 
   inference(event: InferenceEvent): void {
@@ -151,11 +172,38 @@ export class Recorder {
       set.duration.observe(event.latencySeconds);
     set.returned.inc(event.items.length);
     set.window.add(this.now() / 1000, 'requests', 1);
+    // Held feedback from before this list belongs to lists already read.
+    this.releaseUpTo(event.timeMs, false);
     this.join.addList(event, id);
+    if (event.timeMs > this.listsReadUpTo) this.listsReadUpTo = event.timeMs;
+    this.releaseUpTo(this.listsReadUpTo, true);
   }
 
+  /**
+   * Feedback with a time past every list read so far may belong to a list
+   * not read yet, so it waits for the lists to catch up.
+   */
   feedback(event: FeedbackEvent): void {
-    this.join.addFeedback(event);
+    if (!this.held || event.timeMs <= this.listsReadUpTo) {
+      this.join.addFeedback(event);
+      return;
+    }
+    for (const released of this.held.hold(event)) {
+      this.join.addFeedback(released);
+    }
+  }
+
+  /** Matches held feedback whose hold time is over. */
+  private releaseExpired(): void {
+    if (!this.held || this.held.size === 0) return;
+    for (const event of this.held.expired()) this.join.addFeedback(event);
+  }
+
+  private releaseUpTo(timeMs: number, inclusive: boolean): void {
+    if (!this.held || this.held.size === 0) return;
+    for (const event of this.held.upTo(timeMs, inclusive)) {
+      this.join.addFeedback(event);
+    }
   }
 
   private labelId(model: string, version: string, scene: string): number {
@@ -280,6 +328,7 @@ export class Recorder {
   }
 
   private collectWindows(): void {
+    this.releaseExpired();
     const nowMs = this.now();
     const seconds = this.options.windowSeconds;
     const covered = Math.max(

@@ -242,6 +242,8 @@ export class AttributionJoin {
   /** Label set ids, 16-bit until an id needs more. */
   private readonly labelIds: Array<Uint16Array | Int32Array> = [];
   private readonly itemStarts: Int32Array[] = [];
+  /** Per list, how many lists back the same user's previous one is. */
+  private readonly userPrev: Int32Array[] = [];
   /** 8-bit when no list may be longer than 255 items. */
   private readonly lengths: Array<Uint8Array | Uint16Array> = [];
   private wideLabels = false;
@@ -301,7 +303,6 @@ export class AttributionJoin {
   addList(event: InferenceEvent, labelId: number): void {
     if (event.items.length === 0) return;
     if (!event.requestId && !event.userKey) return;
-    this.advance(event.timeMs);
     if (this.pending >= this.capacity) this.evict(1, 'size');
 
     const length = Math.min(event.items.length, this.maxLen);
@@ -316,7 +317,10 @@ export class AttributionJoin {
 
     const slot = seq % this.capacity;
     if (event.requestId) this.byRequest.set(slot, event.requestId);
-    if (event.userKey) this.byUser.set(slot, event.userKey);
+    if (event.userKey) {
+      this.userPrev[chunk]![at] = this.distanceToUsersLast(seq, event.userKey);
+      this.byUser.set(slot, event.userKey);
+    }
     this.sink.list(labelId, length);
   }
 
@@ -327,7 +331,7 @@ export class AttributionJoin {
     let seq = this.lookup(this.byRequest, event.requestId, event.timeMs);
     if (seq !== undefined) attribution = 'request';
     else {
-      seq = this.lookup(this.byUser, event.userKey, event.timeMs);
+      seq = this.lookupUser(event.userKey, event.timeMs);
       if (seq !== undefined) attribution = 'user';
     }
     if (seq !== undefined) this.credit(seq, event.itemId);
@@ -348,6 +352,35 @@ export class AttributionJoin {
     if (timeMs < listTime || timeMs - listTime > this.windowMs)
       return undefined;
     return seq;
+  }
+
+  /**
+   * The user's latest list served at or before `timeMs`, within the window:
+   * lists read ahead of their feedback are passed over by walking back
+   * through the user's earlier lists.
+   */
+  private lookupUser(
+    key: string | undefined,
+    timeMs: number,
+  ): number | undefined {
+    if (!key) return undefined;
+    const slot = this.byUser.get(key);
+    if (slot < 0) return undefined;
+    let seq = this.seqAt(slot);
+    while (this.timeOf(seq) > timeMs) {
+      const back = this.userPrev[Math.floor(seq / CHUNK)]![seq % CHUNK]!;
+      if (back === 0 || seq - back < this.oldest) return undefined;
+      seq -= back;
+    }
+    return timeMs - this.timeOf(seq) > this.windowMs ? undefined : seq;
+  }
+
+  /** How many lists back the user's previous live list is; 0 for none. */
+  private distanceToUsersLast(seq: number, userKey: string): number {
+    const slot = this.byUser.get(userKey);
+    if (slot < 0) return 0;
+    const distance = seq - this.seqAt(slot);
+    return distance > 0 && distance <= 0x7fffffff ? distance : 0;
   }
 
   /** The live list in ring slot `slot`: the one seq in [oldest, next) on it. */
@@ -388,7 +421,11 @@ export class AttributionJoin {
     );
   }
 
-  /** Moves the event-time watermark and evicts lists past the window. */
+  /**
+   * Moves the feedback watermark and evicts lists past the window. Only
+   * feedback moves it: a list can take feedback until feedback times have
+   * passed it by a window, however far ahead the lists were read.
+   */
   private advance(timeMs: number): void {
     // A time further ahead of the wall clock than one window is a broken
     // clock or a bad line; letting it move the watermark would expire every
@@ -462,6 +499,7 @@ export class AttributionJoin {
       ? new Int32Array(CHUNK)
       : new Uint16Array(CHUNK);
     this.itemStarts[chunk] = new Int32Array(CHUNK);
+    this.userPrev[chunk] = new Int32Array(CHUNK);
     this.lengths[chunk] =
       this.maxLen <= 0xff ? new Uint8Array(CHUNK) : new Uint16Array(CHUNK);
     this.itemPages[chunk] = [];
@@ -473,6 +511,7 @@ export class AttributionJoin {
     delete this.timeBases[chunk];
     delete this.labelIds[chunk];
     delete this.itemStarts[chunk];
+    delete this.userPrev[chunk];
     delete this.lengths[chunk];
     delete this.itemPages[chunk];
     delete this.itemsUsed[chunk];

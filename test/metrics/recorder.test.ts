@@ -229,3 +229,72 @@ describe('Recorder series limits', () => {
     expect(text).not.toContain('model="c"');
   });
 });
+
+describe('Recorder with feedback read ahead of its lists', () => {
+  function holding(clock: { t: number }, maxHeldFeedback = 100) {
+    const store = new MetricStore();
+    const recorder = new Recorder(store, {
+      k: [1],
+      windowSeconds: 60,
+      attributionWindowSeconds: 60,
+      maxPendingLists: 10,
+      holdFeedbackMillis: 5_000,
+      maxHeldFeedback,
+      now: () => clock.t,
+    });
+    return { store, recorder };
+  }
+  const click = (timeMs: number, userKey: string, itemId: string) =>
+    ({ kind: 'feedback', timeMs, userKey, itemId, action: 'click' }) as const;
+  const count = (store: MetricStore, attribution: string) =>
+    sample(
+      store.render('prometheus'),
+      `inference_feedback_events_total{action="click",attribution="${attribution}"}`,
+    );
+
+  it('waits for the lists to be read up to its time, then credits the right one', () => {
+    const clock = { t: 0 };
+    const { store, recorder } = holding(clock);
+    recorder.feedback(click(1_500, 'u1', 'b'));
+    expect(count(store, 'user')).toBeUndefined();
+    recorder.inference({ ...list, requestId: 'r1', timeMs: 1_000 });
+    // A later list of the same user: the click at 1.5 s was for the first.
+    recorder.inference({
+      ...list,
+      requestId: 'r2',
+      timeMs: 2_000,
+      items: ['z'],
+    });
+    const text = store.render('prometheus');
+    expect(count(store, 'user')).toBe(1);
+    expect(sample(text, `inference_quality_hits_total{${L}}`)).toBe(1);
+  });
+
+  it('credits feedback read after lists far ahead of it to the list before it', () => {
+    const { store, recorder } = holding({ t: 0 });
+    recorder.inference({ ...list, requestId: 'r1', timeMs: 1_000 });
+    recorder.inference({
+      ...list,
+      requestId: 'r2',
+      timeMs: 50_000,
+      items: ['z'],
+    });
+    recorder.feedback(click(1_500, 'u1', 'b'));
+    expect(count(store, 'user')).toBe(1);
+    expect(
+      sample(store.render('prometheus'), `inference_quality_hits_total{${L}}`),
+    ).toBe(1);
+  });
+
+  it('lets feedback go unmatched when its hold is over, or when the hold is full', () => {
+    const clock = { t: 0 };
+    const { store, recorder } = holding(clock, 2);
+    recorder.feedback(click(1_000, 'x1', 'a'));
+    recorder.feedback(click(2_000, 'x2', 'a'));
+    recorder.feedback(click(3_000, 'x3', 'a'));
+    expect(count(store, 'none')).toBe(1);
+    clock.t = 5_000;
+    store.collect();
+    expect(count(store, 'none')).toBe(3);
+  });
+});

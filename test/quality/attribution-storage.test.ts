@@ -42,7 +42,6 @@ class ReferenceJoin {
 
   addList(e: InferenceEvent, labelId: number): void {
     if (e.items.length === 0 || (!e.requestId && !e.userKey)) return;
-    this.advance(e.timeMs);
     if (this.lists.length >= this.capacity) this.evict(1, 'size');
     const list: RefList = {
       requestId: e.requestId,
@@ -72,7 +71,12 @@ class ReferenceJoin {
     );
     let attribution: Attribution = list ? 'request' : 'none';
     if (!list) {
-      list = inWindow(e.userKey ? this.byUser.get(e.userKey) : undefined);
+      // The user's latest live list served at or before the feedback.
+      const served = this.lists.filter(
+        (l) => l.userKey !== undefined && l.userKey === e.userKey,
+      );
+      const before = served.filter((l) => l.timeMs <= e.timeMs);
+      list = inWindow(before[before.length - 1]);
       if (list) attribution = 'user';
     }
     if (list && !list.acted.has(e.itemId)) {

@@ -157,10 +157,13 @@ describe('AttributionJoin', () => {
       join.addFeedback(act({ timeMs: 3_000, userKey: 'u2', itemId: 'a' })),
     ).toBe('user');
 
-    // An event at 61.5 s moves the watermark past u2's list (1 s + 60 s).
+    // Lists alone never expire lists: feedback may still be on its way.
     join.addList(list({ timeMs: 61_500, userKey: 'u4', items: ['b'] }), 0);
-    expect(calls.evicted).toEqual({ age: 1, size: 1 });
-    expect(join.pending).toBe(2);
+    expect(calls.evicted).toEqual({ age: 0, size: 2 });
+    // Feedback at 62.5 s moves the watermark past u3's list (2 s + 60 s).
+    join.addFeedback(act({ timeMs: 62_500, userKey: 'u9', itemId: 'b' }));
+    expect(calls.evicted).toEqual({ age: 1, size: 2 });
+    expect(join.pending).toBe(1);
   });
 
   it('ignores lists with no items or no key to join on', () => {
