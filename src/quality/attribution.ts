@@ -242,8 +242,11 @@ export class AttributionJoin {
   /** Label set ids, 16-bit until an id needs more. */
   private readonly labelIds: Array<Uint16Array | Int32Array> = [];
   private readonly itemStarts: Int32Array[] = [];
-  /** Per list, how many lists back the same user's previous one is. */
-  private readonly userPrev: Int32Array[] = [];
+  /**
+   * Per list, how many lists back the same user's previous one is; a chunk
+   * gets its array only when one of its lists has such a link.
+   */
+  private readonly userPrev: Array<Int32Array | undefined> = [];
   /** 8-bit when no list may be longer than 255 items. */
   private readonly lengths: Array<Uint8Array | Uint16Array> = [];
   private wideLabels = false;
@@ -318,7 +321,9 @@ export class AttributionJoin {
     const slot = seq % this.capacity;
     if (event.requestId) this.byRequest.set(slot, event.requestId);
     if (event.userKey) {
-      this.userPrev[chunk]![at] = this.distanceToUsersLast(seq, event.userKey);
+      // Most users have one list at a time, so the links are kept sparse.
+      const back = this.distanceToUsersLast(seq, event.userKey);
+      if (back > 0) (this.userPrev[chunk] ??= new Int32Array(CHUNK))[at] = back;
       this.byUser.set(slot, event.userKey);
     }
     this.sink.list(labelId, length);
@@ -368,7 +373,7 @@ export class AttributionJoin {
     if (slot < 0) return undefined;
     let seq = this.seqAt(slot);
     while (this.timeOf(seq) > timeMs) {
-      const back = this.userPrev[Math.floor(seq / CHUNK)]![seq % CHUNK]!;
+      const back = this.userPrev[Math.floor(seq / CHUNK)]?.[seq % CHUNK] ?? 0;
       if (back === 0 || seq - back < this.oldest) return undefined;
       seq -= back;
     }
@@ -499,7 +504,6 @@ export class AttributionJoin {
       ? new Int32Array(CHUNK)
       : new Uint16Array(CHUNK);
     this.itemStarts[chunk] = new Int32Array(CHUNK);
-    this.userPrev[chunk] = new Int32Array(CHUNK);
     this.lengths[chunk] =
       this.maxLen <= 0xff ? new Uint8Array(CHUNK) : new Uint16Array(CHUNK);
     this.itemPages[chunk] = [];

@@ -252,9 +252,10 @@ function probeTargetAt(raw: unknown, path: string): ProbeTarget {
     PROBE_DEFAULTS.intervalSeconds,
     `${path}.interval_seconds`,
   );
+  // Without its own timeout, a probe gives up by its next turn at the latest.
   const timeoutSeconds = seconds(
     raw.timeout_seconds,
-    PROBE_DEFAULTS.timeoutSeconds,
+    Math.min(PROBE_DEFAULTS.timeoutSeconds, intervalSeconds),
     `${path}.timeout_seconds`,
   );
   if (timeoutSeconds > intervalSeconds) {

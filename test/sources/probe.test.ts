@@ -475,3 +475,12 @@ describe('parseProbeConfig', () => {
     );
   });
 });
+
+describe('probe timeout default', () => {
+  it('never exceeds a short interval when no timeout is given', () => {
+    const [target] = parseProbeConfig([
+      { name: 'fast', url: 'http://127.0.0.1:8080', interval_seconds: 2 },
+    ]);
+    expect(target!.timeoutSeconds).toBe(2);
+  });
+});

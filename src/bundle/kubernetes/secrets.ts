@@ -32,7 +32,7 @@ export function webConfigText(): string {
   return [
     "# Basic auth for the exporter's HTTP endpoints (/metrics, /ingest).",
     '# Replace the hash with a bcrypt hash of the scrape password, e.g.',
-    "#   htpasswd -nbBC 10 '' \"$PASSWORD\" | tr -d ':\\n'",
+    "#   htpasswd -nBC 10 '' | tr -d ':\\n'   (asks for the password)",
     '# and put the same password in the inference-exporter-scrape-auth Secret.',
     '# Add tls_server_config here to serve HTTPS (then set the ServiceMonitor',
     '# scheme to https).',
