@@ -172,6 +172,13 @@ function refuseUpfront(
       error: `content type ${got} not accepted; use one of ${want}`,
     };
   }
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim();
+  if (encoding.toLowerCase() !== 'identity') {
+    return {
+      status: 415,
+      error: `content encoding ${encoding} not accepted; send the body uncompressed`,
+    };
+  }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     return { status: 413, error: tooLargeMessage(limit) };
@@ -517,5 +524,9 @@ export function ingestRouter(options: IngestRouterOptions): Router {
     '/data',
     guarded('/data', (req, res) => pushData(req, res, s, reply, values)),
   );
+  // Both take only POST; say so rather than answer "not found".
+  router.all(['/ingest', '/data'], (_req: Request, res: Response) => {
+    res.status(405).set('Allow', 'POST').json({ error: 'use POST' });
+  });
   return router;
 }

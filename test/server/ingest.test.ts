@@ -413,3 +413,31 @@ describe('ingestRouter options', () => {
     );
   });
 });
+
+describe('push routes and HTTP edge cases', () => {
+  it('refuses compressed bodies with 415 and other methods with 405', async () => {
+    const pusher = await startPusher();
+    const gzip = await pusher.post('/ingest', 'not really gzip', NDJSON, {
+      'content-encoding': 'gzip',
+    });
+    expect(gzip.status).toBe(415);
+    expect(gzip.body.error).toContain('content encoding gzip not accepted');
+    expect(sum(pusher.metrics(), LINES)).toBe(0);
+
+    const app = express();
+    app.use(
+      ingestRouter({ recorder: { line: () => {} }, store: new MetricStore() }),
+    );
+    const server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    servers.push(server);
+    const port = (server.address() as AddressInfo).port;
+    for (const path of ['/ingest', '/data']) {
+      const res = await request(`http://127.0.0.1:${port}${path}`);
+      expect(res.statusCode).toBe(405);
+      expect(res.headers.allow).toBe('POST');
+      await res.body.text();
+    }
+  });
+});
