@@ -28,6 +28,21 @@ export function toEpochMillis(
   value: unknown,
   unit: FieldMapping['timeUnit'],
 ): number {
+  return dateMillis(rawEpochMillis(value, unit));
+}
+
+/** The largest distance from the epoch a JavaScript date can hold. */
+const MAX_DATE_MILLIS = 8.64e15;
+
+/** `ms` when a date can hold it, NaN for overflow and the like. */
+export function dateMillis(ms: number): number {
+  return Math.abs(ms) <= MAX_DATE_MILLIS ? ms : NaN;
+}
+
+function rawEpochMillis(
+  value: unknown,
+  unit: FieldMapping['timeUnit'],
+): number {
   if (typeof value === 'string') {
     if (unit === 's' || unit === 'ms') {
       const n = Number(value);

@@ -4,6 +4,7 @@
  * numbers. Kept to whole seconds plus nanoseconds so that two close
  * instants can be subtracted without losing the digits past a millisecond.
  */
+import { dateMillis } from './fields.js';
 
 /** A point in time: whole epoch seconds and the nanoseconds past them. */
 export interface Instant {
@@ -82,9 +83,9 @@ export function logTimeMillis(value: unknown, utcOffsetMinutes = 0): number {
         : undefined;
   if (numeric !== undefined) {
     if (!Number.isFinite(numeric)) return NaN;
-    return numeric < EPOCH_MS_THRESHOLD ? numeric * 1000 : numeric;
+    return dateMillis(numeric < EPOCH_MS_THRESHOLD ? numeric * 1000 : numeric);
   }
   if (typeof value !== 'string') return NaN;
   const instant = parseInstant(value, utcOffsetMinutes);
-  return instant === undefined ? NaN : instantMillis(instant);
+  return instant === undefined ? NaN : dateMillis(instantMillis(instant));
 }

@@ -71,6 +71,11 @@ describe('JsonLineParser, default schema', () => {
       'latency_ms',
     ],
     [
+      '{"type":"inference","model":"m","time":-1.797693134862316e305}',
+      'bad_time',
+      'time',
+    ],
+    [
       '{"type":"inference","model":"m","latency_ms":1e308}',
       'bad_value',
       'latency_ms',

@@ -57,3 +57,14 @@ describe('logTimeMillis', () => {
     expect(logTimeMillis(Infinity)).toBeNaN();
   });
 });
+
+describe('times no date can hold', () => {
+  it('are NaN rather than infinite or past the end of dates', async () => {
+    const { logTimeMillis } = await import('../../src/formats/log-time.js');
+    // Found by the fuzzer: seconds this large overflow to -Infinity in ms.
+    expect(logTimeMillis(-1.797693134862316e305)).toBeNaN();
+    expect(logTimeMillis(1e16)).toBeNaN();
+    expect(logTimeMillis(8.64e15)).toBe(8.64e15);
+    expect(logTimeMillis(1630079103)).toBe(1630079103000);
+  });
+});
