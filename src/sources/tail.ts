@@ -122,6 +122,8 @@ const DEFAULT_ROTATE_WAIT_MILLIS = 5000;
  * alone hides: truncated, then written past our offset before a poll.
  */
 const HEAD_BYTES = 1024;
+/** Most polls one drain() runs: 1,000 polls of up to 16 MiB each. */
+const MAX_DRAIN_ROUNDS = 1000;
 
 interface OpenFile {
   key: string;
@@ -239,7 +241,8 @@ export class Tailer {
 
   /** Resolves when every watched file has been read to its current end. */
   async drain(): Promise<void> {
-    while (!this.stopped) {
+    // Bounded, so that a writer faster than the reader cannot hold it.
+    for (let round = 0; round < MAX_DRAIN_ROUNDS && !this.stopped; round++) {
       const more = await this.enqueue(() => this.poll());
       if (!more) return;
     }
@@ -635,8 +638,10 @@ export class Tailer {
       const readAt = file.cursor.readOffset;
       // Bytes read past the head after a truncation belong to new content.
       if (readAt > 0 && (await this.headChanged(file))) {
+        // Read it again from the start at the next poll, not at once, so
+        // a file rewritten over and over cannot keep the loop spinning.
         this.truncated(file);
-        return true;
+        return false;
       }
       budget -= bytesRead;
       const chunk = this.chunks[turn]!;
