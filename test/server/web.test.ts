@@ -1,4 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -187,7 +193,9 @@ describe('audit log', () => {
     await close();
     running = [];
     await waitUntil(
-      async () => readFileSync(file, 'utf8').split('\n').length === 3,
+      // The audit file is opened as the server starts, not before.
+      async () =>
+        existsSync(file) && readFileSync(file, 'utf8').split('\n').length === 3,
       'two lines in the file',
     );
 
