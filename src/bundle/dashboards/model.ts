@@ -12,8 +12,7 @@ import {
   INSTANCE_FILTER,
   MODEL_FILTER,
   baseDashboard,
-  instanceVariable,
-  labelVariable,
+  withModelVariables,
   numberPanels,
   timeseriesPanel,
   type Query,
@@ -27,20 +26,16 @@ const SCENE_LEGEND = '{{version}} {{scene}}';
 
 /** The per-model dashboard as Grafana JSON model. */
 export function modelDashboard(config: BundleConfig): dashboard.Dashboard {
-  const builder = baseDashboard(
+  const builder = withModelVariables(
+    baseDashboard(
+      config,
+      'Inference model',
+      MODEL_UID,
+      'One model by version and scene: outcomes, latency, quality at k, feedback and ingestion.',
+    ),
     config,
-    'Inference model',
-    MODEL_UID,
-    'One model by version and scene: outcomes, latency, quality at k, feedback and ingestion.',
-  )
-    .withVariable(labelVariable(config, 'model', '', { multi: false }))
-    .withVariable(
-      labelVariable(config, 'version', 'model=~"$model"', { multi: true }),
-    )
-    .withVariable(
-      labelVariable(config, 'scene', 'model=~"$model"', { multi: true }),
-    )
-    .withVariable(instanceVariable(config));
+    false,
+  );
   addServingRow(builder, config);
   addQualityRow(builder, config);
   addFeedbackRow(builder, config);

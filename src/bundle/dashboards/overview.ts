@@ -13,8 +13,7 @@ import {
   INSTANCE_FILTER,
   MODEL_FILTER,
   baseDashboard,
-  instanceVariable,
-  labelVariable,
+  withModelVariables,
   numberPanels,
   statPanel,
   tablePanel,
@@ -31,28 +30,23 @@ const VERSION_LEGEND = '{{model}} {{version}} {{scene}}';
 
 /** The overview dashboard as Grafana JSON model. */
 export function overviewDashboard(config: BundleConfig): dashboard.Dashboard {
-  const builder = baseDashboard(
+  const builder = withModelVariables(
+    baseDashboard(
+      config,
+      'Inference overview',
+      OVERVIEW_UID,
+      'Traffic, latency, errors and recommendation quality of every model, with host resources.',
+    ),
     config,
-    'Inference overview',
-    OVERVIEW_UID,
-    'Traffic, latency, errors and recommendation quality of every model, with host resources.',
-  )
-    .withVariable(labelVariable(config, 'model', '', { multi: true }))
-    .withVariable(
-      labelVariable(config, 'version', 'model=~"$model"', { multi: true }),
-    )
-    .withVariable(
-      labelVariable(config, 'scene', 'model=~"$model"', { multi: true }),
-    )
-    .withVariable(instanceVariable(config))
-    .link(
-      new dashboard.DashboardLinkBuilder('Inference dashboards')
-        .type(dashboard.DashboardLinkType.Dashboards)
-        .tags(config.dashboardTags)
-        .asDropdown(true)
-        .includeVars(true)
-        .keepTime(true),
-    );
+    true,
+  ).link(
+    new dashboard.DashboardLinkBuilder('Inference dashboards')
+      .type(dashboard.DashboardLinkType.Dashboards)
+      .tags(config.dashboardTags)
+      .asDropdown(true)
+      .includeVars(true)
+      .keepTime(true),
+  );
   addSummaryRow(builder, config);
   addServingRow(builder, config);
   addQualityRow(builder, config);

@@ -190,3 +190,20 @@ export function baseDashboard(
     .readonly()
     .withVariable(datasourceVariable());
 }
+
+/**
+ * The variables that pick what a model dashboard shows: model (one or
+ * many), then version and scene of the chosen models, then instance.
+ */
+export function withModelVariables(
+  builder: dashboard.DashboardBuilder,
+  config: BundleConfig,
+  multiModel: boolean,
+): dashboard.DashboardBuilder {
+  const ofModel = 'model=~"$model"';
+  return builder
+    .withVariable(labelVariable(config, 'model', '', { multi: multiModel }))
+    .withVariable(labelVariable(config, 'version', ofModel, { multi: true }))
+    .withVariable(labelVariable(config, 'scene', ofModel, { multi: true }))
+    .withVariable(instanceVariable(config));
+}
